@@ -1,0 +1,213 @@
+"""Typed values that flow between the stages: Target -> Observation -> Finding -> report."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_ID = "tlsprobe.scan/1"
+
+TLS_VERSIONS: tuple[str, ...] = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+class Frozen(BaseModel):
+    """Base for every value: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Severity(str, Enum):
+    """Finding severities, ordered by `rank`."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+
+
+class ErrorKind(str, Enum):
+    """Why an endpoint could not be scanned (DESIGN.md's list)."""
+
+    DNS = "dns"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    RESET = "reset"
+    CLOSED = "closed"
+    NOT_TLS = "not_tls"
+    TLS_ALERT = "tls_alert"
+    INTERNAL = "internal"
+
+
+class TargetSource(Frozen):
+    """Where a target came from: a file, the command line, or a cloud provider."""
+
+    provider: str = "static"
+    kind: str = "cli"
+    account: str | None = None
+    region: str | None = None
+    arn: str | None = None
+    declared_policy: str | None = None
+    certificate_arns: tuple[str, ...] = ()
+    location: str | None = Field(default=None, description="file:line the target was read from")
+
+
+class Target(Frozen):
+    """One endpoint to scan. `ip` is set once resolved; `sni` defaults to the host name."""
+
+    host: str
+    port: int = Field(default=443, ge=1, le=65535)
+    ip: str | None = None
+    sni: str | None = None
+    connect_port: int | None = Field(default=None, ge=1, le=65535, description="port actually dialled (--connect-to)")
+    source: TargetSource = TargetSource()
+
+    @property
+    def dial_port(self) -> int:
+        return self.connect_port or self.port
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the endpoint in reports, stores and diffs."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        suffix = f"@{self.ip}" if self.ip and self.ip != self.host else ""
+        return f"{host}:{self.port}{suffix}"
+
+
+class ScanError(Frozen):
+    kind: ErrorKind
+    message: str
+
+
+class CertificateInfo(Frozen):
+    """One certificate deployment (leaf plus chain) as the endpoint served it."""
+
+    subject: str
+    issuer: str
+    sans: tuple[str, ...] = ()
+    key_type: str  # RSA, EC, DSA, Ed25519, Ed448
+    key_bits: int
+    curve: str | None = None
+    signature_hash: str | None  # sha256, sha1, md5 … (None for Ed25519)
+    not_before: datetime
+    not_after: datetime
+    days_to_expiry: int
+    chain_trusted: bool
+    trust_error: str | None = None
+    hostname_match: bool
+    self_signed: bool = False
+    serial: str = ""
+    fingerprint_sha256: str = ""
+    chain: tuple[str, ...] = Field(default=(), description="subjects of the served chain, leaf first")
+    chain_signature_hashes: tuple[str | None, ...] = Field(
+        default=(), description="signature hash of each served certificate that is not a self-signed root, leaf first"
+    )
+
+
+class Vulnerabilities(Frozen):
+    heartbleed: bool | None = None
+    robot: bool | None = None
+    ccs_injection: bool | None = None
+    insecure_renegotiation: bool | None = None
+    compression: bool | None = None
+    fallback_scsv: bool | None = Field(default=None, description="True when TLS_FALLBACK_SCSV is supported")
+
+
+class Observation(Frozen):
+    """What the scanner saw on one endpoint. `status="error"` carries `error` and little else."""
+
+    target: Target
+    status: Literal["ok", "error"]
+    error: ScanError | None = None
+    engine: str = "sslyze"
+    connections: int = 0
+    duration_s: float = 0.0
+    tls_versions: dict[str, bool] = Field(default_factory=dict)
+    cipher_suites: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    cipher_preference: Literal["server", "client"] | None = None
+    key_exchange_groups: tuple[str, ...] = ()
+    dh_bits: int | None = None
+    certificates: tuple[CertificateInfo, ...] = ()
+    client_auth: Literal["none", "optional", "required"] = "none"
+    vulnerabilities: Vulnerabilities = Vulnerabilities()
+    notes: tuple[str, ...] = ()
+
+    def accepted_versions(self) -> list[str]:
+        return [v for v in TLS_VERSIONS if self.tls_versions.get(v)]
+
+
+class Waiver(Frozen):
+    rule: str
+    endpoint: str = Field(description="fnmatch pattern over host, host:port or endpoint key")
+    reason: str
+    expires: date
+    expired: bool = False
+
+
+class Finding(Frozen):
+    rule: str
+    severity: Severity
+    clause: str
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    waived: bool = False
+    waiver: Waiver | None = None
+
+
+class EndpointResult(Frozen):
+    """An observation with its judgement: the unit of every report."""
+
+    observation: Observation
+    findings: tuple[Finding, ...] = ()
+    compliant: bool | None = None
+
+
+class DiscoveryError(Frozen):
+    provider: str
+    account: str | None = None
+    region: str | None = None
+    service: str
+    error: str
+
+
+class PolicyRef(Frozen):
+    id: str
+    profile: str
+
+
+class Summary(Frozen):
+    endpoints: int
+    ok: int
+    errors: int
+    compliant: int
+    findings_by_severity: dict[str, int]
