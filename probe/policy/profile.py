@@ -1,0 +1,241 @@
+"""Policy profiles: a validated data model and the loaders for bundled names and user files."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from probe.errors import InputError
+from probe.models import TLS_VERSIONS, Frozen, PolicyRef, Severity
+from probe.policy import rule_ids as R
+from probe.policy.suites import PROHIBITED_FAMILIES
+
+__all__ = [
+    "CertificateSettings",
+    "CipherSettings",
+    "KeySettings",
+    "Profile",
+    "ProtocolSettings",
+    "RuleText",
+    "SignatureSettings",
+    "Tier",
+    "list_profiles",
+    "load_profile",
+    "parse_profile",
+]
+
+_PROFILE_PACKAGE = "probe.policy.profiles"
+
+
+class RuleText(Frozen):
+    """The clause a rule enforces and a one-line remediation."""
+
+    clause: str = Field(min_length=1)
+    remediation: str = Field(min_length=1)
+
+
+class Tier(Frozen):
+    """Key sizes strictly below `below` bits get `severity`."""
+
+    below: int = Field(gt=0)
+    severity: Severity
+
+
+class ProtocolSettings(Frozen):
+    minimum: str = "TLSv1.2"
+    deprecated: dict[str, Severity] = Field(description="severity of each enabled version below the minimum")
+    no_modern_severity: Severity = Severity.HIGH
+
+    @model_validator(mode="after")
+    def _versions_consistent(self) -> Self:
+        if self.minimum not in TLS_VERSIONS:
+            raise ValueError(f"unknown minimum protocol {self.minimum!r} (one of {', '.join(TLS_VERSIONS)})")
+        below = TLS_VERSIONS[: TLS_VERSIONS.index(self.minimum)]
+        unknown = sorted(set(self.deprecated) - set(below))
+        if unknown:
+            raise ValueError(f"deprecated lists {', '.join(unknown)}, which is not below minimum {self.minimum}")
+        missing = [v for v in below if v not in self.deprecated]
+        if missing:
+            raise ValueError(f"no severity for {', '.join(missing)} (below minimum {self.minimum})")
+        return self
+
+
+def _tiers_sorted(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    return tuple(sorted(tiers, key=lambda t: t.below))
+
+
+class KeySettings(Frozen):
+    """Key-size tiers; the smallest tier a key falls under decides the severity."""
+
+    rsa: tuple[Tier, ...] = ()
+    ec: tuple[Tier, ...] = ()
+    dh: tuple[Tier, ...] = ()
+    ecdh: tuple[Tier, ...] = ()
+
+    @field_validator("rsa", "ec", "dh", "ecdh")
+    @classmethod
+    def _sort(cls, tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+        return _tiers_sorted(tiers)
+
+
+class SignatureSettings(Frozen):
+    allowed_hashes: tuple[str, ...] = ("sha256", "sha384", "sha512")
+    weak_severity: Severity = Severity.HIGH
+
+    @field_validator("allowed_hashes")
+    @classmethod
+    def _lower(cls, hashes: tuple[str, ...]) -> tuple[str, ...]:
+        if not hashes:
+            raise ValueError("allowed_hashes must not be empty")
+        return tuple(h.lower() for h in hashes)
+
+
+class CipherSettings(Frozen):
+    prohibited: dict[str, Severity]
+    sha1_mac_severity: Severity | None = Severity.MEDIUM
+    below_256_bit_severity: Severity | None = Severity.LOW
+    forward_secrecy_required: bool = False
+    no_forward_secrecy_severity: Severity = Severity.MEDIUM
+    allowed_suites: tuple[str, ...] | None = Field(default=None, description="when set, any other suite is a finding")
+    not_allowed_severity: Severity = Severity.MEDIUM
+
+    @field_validator("prohibited")
+    @classmethod
+    def _known_families(cls, families: dict[str, Severity]) -> dict[str, Severity]:
+        unknown = sorted(set(families) - set(PROHIBITED_FAMILIES))
+        if unknown:
+            raise ValueError(f"unknown cipher families {unknown} (known: {', '.join(PROHIBITED_FAMILIES)})")
+        return families
+
+
+class CertificateSettings(Frozen):
+    expiry_warning_days: int = Field(default=30, ge=0)
+    expired_severity: Severity = Severity.HIGH
+    expiring_severity: Severity = Severity.MEDIUM
+    untrusted_severity: Severity = Severity.HIGH
+    hostname_mismatch_severity: Severity = Severity.HIGH
+    max_lifetime_days: int | None = Field(default=None, gt=0)
+    lifetime_severity: Severity = Severity.MEDIUM
+
+
+class Profile(Frozen):
+    """One policy profile. Thresholds live here, never in code."""
+
+    id: str = Field(min_length=1, description='policy id shown in reports, e.g. "OP-POL-001"')
+    slug: str = Field(default="", description="bundled name or file stem; filled in by the loader")
+    name: str = Field(min_length=1)
+    description: str = ""
+    compliance_threshold: Severity = Severity.MEDIUM
+    protocols: ProtocolSettings
+    keys: KeySettings
+    signatures: SignatureSettings = SignatureSettings()
+    ciphers: CipherSettings
+    certificates: CertificateSettings = CertificateSettings()
+    vulnerabilities: dict[str, Severity | None] = Field(description="rule severity per vulnerability, null = off")
+    rules: dict[str, RuleText]
+
+    @field_validator("vulnerabilities")
+    @classmethod
+    def _known_vulnerabilities(cls, vulns: dict[str, Severity | None]) -> dict[str, Severity | None]:
+        unknown = sorted(set(vulns) - set(R.VULNERABILITY_RULES))
+        if unknown:
+            raise ValueError(f"unknown vulnerabilities {unknown} (known: {', '.join(R.VULNERABILITY_RULES)})")
+        return vulns
+
+    @model_validator(mode="after")
+    def _every_active_rule_has_text(self) -> Self:
+        unknown = sorted(set(self.rules) - set(R.ALL_RULES))
+        if unknown:
+            raise ValueError(f"rules: unknown rule ids {unknown}")
+        missing = [rule for rule in self.active_rules() if rule not in self.rules]
+        if missing:
+            raise ValueError(f"rules: no clause/remediation for {', '.join(missing)}")
+        return self
+
+    def active_rules(self) -> tuple[str, ...]:
+        """Rule ids this profile can emit."""
+        off: set[str] = set()
+        if self.ciphers.sha1_mac_severity is None:
+            off.add(R.CIPHER_SHA1_MAC)
+        if self.ciphers.below_256_bit_severity is None:
+            off.add(R.CIPHER_AES128)
+        if not self.ciphers.forward_secrecy_required:
+            off.add(R.CIPHER_NO_FORWARD_SECRECY)
+        if self.ciphers.allowed_suites is None:
+            off.add(R.CIPHER_NOT_ALLOWED)
+        if not self.ciphers.prohibited:
+            off.add(R.CIPHER_PROHIBITED)
+        if self.certificates.max_lifetime_days is None:
+            off.add(R.CERT_LIFETIME)
+        if not (self.keys.dh or self.keys.ecdh):
+            off.add(R.KEX_WEAK_DH)
+        if not (self.keys.rsa or self.keys.ec):
+            off.add(R.CERT_KEY_WEAK)
+        off.update(rule for flag, rule in R.VULNERABILITY_RULES.items() if self.vulnerabilities.get(flag) is None)
+        return tuple(rule for rule in R.ALL_RULES if rule not in off)
+
+    def clause(self, rule: str) -> str:
+        return self.rules[rule].clause
+
+    def remediation(self, rule: str) -> str:
+        """Short human remediation for a rule id ('' for a rule this profile does not describe)."""
+        text = self.rules.get(rule)
+        return text.remediation if text else ""
+
+    def ref(self) -> PolicyRef:
+        return PolicyRef(id=self.id, profile=self.slug)
+
+
+def list_profiles() -> list[str]:
+    """Names of the bundled profiles (usable with `load_profile` and `--policy`)."""
+    folder = resources.files(_PROFILE_PACKAGE)
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "profile"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def parse_profile(data: Any, *, slug: str, origin: str) -> Profile:
+    """Validate already-parsed profile data; `origin` names the file in error messages."""
+    if not isinstance(data, dict):
+        raise InputError(f"policy profile {origin}: expected a mapping at top level, got {type(data).__name__}")
+    try:
+        profile = Profile.model_validate({**data, "slug": data.get("slug") or slug})
+    except ValidationError as exc:
+        raise InputError(f"policy profile {origin}: {_one_line(exc)}") from exc
+    return profile
+
+
+def _parse_text(text: str, *, json_format: bool, origin: str) -> Any:
+    try:
+        return json.loads(text) if json_format else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"policy profile {origin}: not valid {'JSON' if json_format else 'YAML'}: {reason}") from exc
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A bundled profile by name ("op-pol-001", case-insensitive) or a YAML/JSON profile file."""
+    bundled = name_or_path.strip().lower().removesuffix(".yaml")
+    if bundled in list_profiles():
+        text = resources.files(_PROFILE_PACKAGE).joinpath(f"{bundled}.yaml").read_text(encoding="utf-8")
+        return parse_profile(_parse_text(text, json_format=False, origin=bundled), slug=bundled, origin=bundled)
+    path = Path(name_or_path)
+    if not path.is_file():
+        names = ", ".join(list_profiles())
+        raise InputError(f"unknown policy profile {name_or_path!r}: not a bundled profile ({names}) nor a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"policy profile {path}: cannot read: {exc}") from exc
+    data = _parse_text(text, json_format=path.suffix.lower() == ".json", origin=str(path))
+    return parse_profile(data, slug=path.stem, origin=str(path))
