@@ -1,0 +1,151 @@
+"""One lab endpoint as its own process: `python -m probe.lab.server SPEC.json`.
+
+Kinds: `tls` (Python ssl, answers one HTTP request after the handshake), `plain_http` (HTTP on a TLS
+port), `tarpit` (accepts TCP, never answers). Binds the spec's 127.x address and port (0 = free port),
+then writes `ready_file` ({"port", "pid"}) and serves until killed. Failed handshakes are silent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import ssl
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_VERSIONS = {
+    "TLSv1.0": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+_HTTP_METHODS = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE ")
+IO_TIMEOUT_S = 10.0
+TARPIT_HOLD_S = 600.0
+MAX_CONNECTIONS = 256
+
+
+def http_response(status: str, body: str) -> bytes:
+    """A minimal HTTP/1.1 response that closes the connection."""
+    payload = body.encode()
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + payload
+
+
+def build_context(spec: dict[str, Any]) -> ssl.SSLContext:
+    """The server's SSLContext from the spec: versions, cipher string, DH params, certificates, client auth."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1 are deprecated: the point here
+        ctx.minimum_version = _VERSIONS[spec["min_version"]]
+        ctx.maximum_version = _VERSIONS[spec["max_version"]]
+    ctx.set_ciphers(spec["ciphers"])  # before loading keys: @SECLEVEL=0 admits RSA-1024, SHA-1, small DH
+    ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_COMPRESSION
+    if spec.get("dh_params"):
+        ctx.load_dh_params(spec["dh_params"])
+    for cert in spec["certificates"]:
+        ctx.load_cert_chain(cert["cert"], cert["key"])
+    if spec.get("client_ca"):
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(spec["client_ca"])
+    return ctx
+
+
+def _read_request(sock: socket.socket | ssl.SSLSocket, limit: int = 16384) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < limit:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def serve_tls(conn: socket.socket, ctx: ssl.SSLContext) -> None:
+    with ctx.wrap_socket(conn, server_side=True) as tls:
+        request = _read_request(tls)
+        if request:
+            tls.sendall(http_response("200 OK", "tlsprobe lab\n"))
+        with contextlib.suppress(OSError, ValueError):
+            tls.unwrap()
+
+
+def serve_plain_http(conn: socket.socket) -> None:
+    request = _read_request(conn)
+    if request.startswith(_HTTP_METHODS):
+        conn.sendall(http_response("200 OK", "plain http on a TLS port\n"))
+    elif request:
+        conn.sendall(http_response("400 Bad Request", "this port speaks plain HTTP\n"))
+
+
+def serve_tarpit(conn: socket.socket) -> None:
+    conn.settimeout(TARPIT_HOLD_S)
+    deadline = time.monotonic() + TARPIT_HOLD_S
+    while time.monotonic() < deadline and conn.recv(4096):
+        pass  # read and discard; never answer
+
+
+def _guarded(handler: Callable[[socket.socket], None], conn: socket.socket, slots: threading.BoundedSemaphore) -> None:
+    try:
+        conn.settimeout(IO_TIMEOUT_S)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        handler(conn)
+    except (OSError, ssl.SSLError, ValueError):
+        pass  # a scanner's failed handshake is normal traffic
+    finally:
+        conn.close()
+        slots.release()
+
+
+def make_handler(spec: dict[str, Any]) -> Callable[[socket.socket], None]:
+    kind = spec["kind"]
+    if kind == "tls":
+        ctx = build_context(spec)
+        return lambda conn: serve_tls(conn, ctx)
+    if kind == "plain_http":
+        return serve_plain_http
+    if kind == "tarpit":
+        return serve_tarpit
+    raise ValueError(f"unknown endpoint kind {kind!r}")
+
+
+def serve(spec: dict[str, Any]) -> None:
+    """Bind, announce the port through the ready file, then accept forever (one thread per connection)."""
+    handler = make_handler(spec)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((spec["address"], int(spec["port"])))
+    listener.listen(128)
+    ready = Path(spec["ready_file"])
+    tmp = ready.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"port": listener.getsockname()[1], "pid": os.getpid()}), encoding="utf-8")
+    tmp.replace(ready)
+    slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+    while True:
+        conn, _ = listener.accept()
+        if not slots.acquire(blocking=False):
+            conn.close()
+            continue
+        threading.Thread(target=_guarded, args=(handler, conn, slots), daemon=True).start()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m probe.lab.server SPEC.json", file=sys.stderr)
+        return 2
+    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    serve(spec)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

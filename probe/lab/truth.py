@@ -1,0 +1,113 @@
+"""Assemble an endpoint's ground truth (versions, suites, groups, certificates, client auth) from its definition."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from probe.lab.definition import CertDef, EndpointDef
+from probe.lab.groundtruth import (
+    DH_GROUP_BITS,
+    CipherRow,
+    accepted_suites,
+    accepted_versions,
+    openssl_cipher_table,
+    parse_openssl_ciphers,
+)
+
+
+class CertTruth(BaseModel):
+    """What a scanner must see for one served certificate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cert_file: str
+    key_file: str
+    key_type: str
+    key_bits: int
+    curve: str | None
+    signature_hash: str
+    issuer: Literal["lab-ca", "self"]
+    sans: tuple[str, ...]
+    not_before: dt.datetime
+    not_after: dt.datetime
+    hostname_match: bool
+    trusted_with_lab_ca: bool
+
+
+class EndpointTruth(BaseModel):
+    """The configured behaviour of a TLS endpoint, in the units of an Observation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tls_versions: dict[str, bool]
+    cipher_suites: dict[str, tuple[str, ...]]
+    cipher_preference: Literal["server", "client"] = "server"
+    key_exchange_groups: tuple[str, ...]
+    dh_bits: int | None
+    client_auth: Literal["none", "optional", "required"]
+    certificates: tuple[CertTruth, ...]
+
+
+@cache
+def _cipher_rows(cipher_string: str) -> tuple[CipherRow, ...]:
+    return tuple(parse_openssl_ciphers(openssl_cipher_table(cipher_string)))
+
+
+def _hostname_match(host: str, sans: tuple[str, ...]) -> bool:
+    for san in sans:
+        if san.lower() == host.lower():
+            return True
+        if san.startswith("*.") and host.lower().split(".", 1)[-1] == san[2:].lower() and host.count(".") >= 2:
+            return True
+    return False
+
+
+def cert_truth(
+    spec: CertDef, host: str, cert_file: str, key_file: str, not_before: dt.datetime, not_after: dt.datetime
+) -> CertTruth:
+    sans = spec.sans if spec.sans is not None else (host,)
+    return CertTruth(
+        cert_file=cert_file,
+        key_file=key_file,
+        key_type=spec.key_type,
+        key_bits=spec.key_bits,
+        curve=spec.curve if spec.key == "ec" else None,
+        signature_hash=spec.signature_hash,
+        issuer=spec.issuer,
+        sans=sans,
+        not_before=not_before,
+        not_after=not_after,
+        hostname_match=_hostname_match(host, sans),
+        trusted_with_lab_ca=spec.issuer == "lab-ca",
+    )
+
+
+def endpoint_truth(endpoint: EndpointDef, certificates: tuple[CertTruth, ...]) -> EndpointTruth | None:
+    """Ground truth of a TLS endpoint from its configuration; None for plain-HTTP and tarpit endpoints."""
+    server = endpoint.server
+    if server.kind != "tls":
+        return None
+    versions = accepted_versions(server.min_version, server.max_version)
+    suites = accepted_suites(
+        _cipher_rows(server.ciphers),
+        versions,
+        {c.key_type for c in certificates},
+        dh_params=server.dh_group is not None,
+        tls13_suites=server.tls13_ciphersuites,
+        ecdhe=bool(server.groups),
+    )
+    negotiable = [s for names in suites.values() for s in names]
+    uses_groups = versions["TLSv1.3"] or any(s.startswith(("TLS_ECDHE_", "TLS_ECDH_anon_")) for s in negotiable)
+    uses_dh = any(s.startswith(("TLS_DHE_", "TLS_DH_anon_")) for s in negotiable)
+    return EndpointTruth(
+        tls_versions=versions,
+        cipher_suites={v: tuple(names) for v, names in suites.items()},
+        key_exchange_groups=server.groups if uses_groups else (),
+        dh_bits=DH_GROUP_BITS.get(server.dh_group) if (server.dh_group and uses_dh) else None,
+        client_auth=server.client_auth,
+        certificates=certificates,
+    )
