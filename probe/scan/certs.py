@@ -1,0 +1,106 @@
+"""Certificate facts from `cryptography` objects (no sslyze here)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
+CURVE_NAMES = {"secp256r1": "secp256r1", "prime256v1": "secp256r1"}
+
+
+def _safe_name(name_getter: object) -> str:
+    """rfc4514 string of a Name, tolerant of undecodable attribute values."""
+    try:
+        return str(name_getter.rfc4514_string())  # type: ignore[attr-defined]
+    except Exception:  # a hostile certificate can carry bytes that do not decode
+        return "<undecodable name>"
+
+
+def subject_of(cert: x509.Certificate) -> str:
+    return _safe_name(cert.subject)
+
+
+def issuer_of(cert: x509.Certificate) -> str:
+    return _safe_name(cert.issuer)
+
+
+def sans_of(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        return ()
+    names: list[str] = [str(n) for n in ext.get_values_for_type(x509.DNSName)]
+    names += [str(ip) for ip in ext.get_values_for_type(x509.IPAddress)]
+    return tuple(names)
+
+
+def key_facts(cert: x509.Certificate) -> tuple[str, int, str | None]:
+    """(key type, bits, curve) of the certificate's public key."""
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size, None
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "EC", key.curve.key_size, CURVE_NAMES.get(key.curve.name, key.curve.name)
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", key.key_size, None
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256, "Ed25519"
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456, "Ed448"
+    return type(key).__name__, 0, None
+
+
+def signature_hash(cert: x509.Certificate) -> str | None:
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except Exception:  # unsupported algorithm: report the OID instead of failing the scan
+        return cert.signature_algorithm_oid.dotted_string
+    return algorithm.name if algorithm is not None else None
+
+
+def is_self_signed(cert: x509.Certificate) -> bool:
+    return cert.issuer == cert.subject
+
+
+def validity(cert: x509.Certificate, now: datetime | None = None) -> tuple[datetime, datetime, int]:
+    """(not_before, not_after, whole days to expiry; negative once expired)."""
+    now = now or datetime.now(UTC)
+    not_before = cert.not_valid_before_utc
+    not_after = cert.not_valid_after_utc
+    days = (not_after - now).total_seconds() / 86400
+    return not_before, not_after, int(days // 1)
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+
+
+def hostname_matches(cert: x509.Certificate, hostname: str) -> bool:
+    """RFC 6125 check of `hostname` against the SANs (wildcard only as the whole left-most label)."""
+    import ipaddress
+
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    try:
+        address = ipaddress.ip_address(hostname.strip("[]"))
+    except ValueError:
+        address = None
+    if address is not None:
+        return address in ext.get_values_for_type(x509.IPAddress)
+    wanted = hostname.lower().rstrip(".").split(".")
+    for pattern in ext.get_values_for_type(x509.DNSName):
+        labels = pattern.lower().rstrip(".").split(".")
+        if len(labels) != len(wanted):
+            continue
+        if labels[0] == "*" and len(labels) > 2:
+            if labels[1:] == wanted[1:]:
+                return True
+        elif labels == wanted:
+            return True
+    return False

@@ -1,0 +1,364 @@
+"""The one module that imports sslyze: run its scan commands on one endpoint, map the results.
+
+Connections go through `ConnectionGate` (deadline, per-host limit, rate, counting): sslyze opens
+direct connections with the module function `_open_socket_for_direct_connection`, which we point at
+the gate once, on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from traceback import TracebackException
+from typing import Any, Literal
+
+from sslyze import (
+    CertificateInfoExtraArgument,
+    ClientAuthRequirementEnum,
+    RobotScanResultEnum,
+    Scanner,
+    ScanCommand,
+    ScanCommandAttemptStatusEnum,
+    ScanCommandsExtraArguments,
+    ServerNetworkConfiguration,
+    ServerNetworkLocation,
+    ServerScanRequest,
+    ServerScanStatusEnum,
+)
+from sslyze.connection_helpers import tls_connection
+from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
+
+from probe.models import (
+    CertificateInfo,
+    ErrorKind,
+    Observation,
+    ScanError,
+    Target,
+    Vulnerabilities,
+)
+from probe.scan import certs
+from probe.scan.diagnose import diagnose
+from probe.scan.limits import ConnectionGate, EndpointBudget
+
+SUITE_COMMANDS: dict[str, Any] = {
+    "SSLv2": ScanCommand.SSL_2_0_CIPHER_SUITES,
+    "SSLv3": ScanCommand.SSL_3_0_CIPHER_SUITES,
+    "TLSv1.0": ScanCommand.TLS_1_0_CIPHER_SUITES,
+    "TLSv1.1": ScanCommand.TLS_1_1_CIPHER_SUITES,
+    "TLSv1.2": ScanCommand.TLS_1_2_CIPHER_SUITES,
+    "TLSv1.3": ScanCommand.TLS_1_3_CIPHER_SUITES,
+}
+_ATTEMPT_FIELD = {
+    "SSLv2": "ssl_2_0_cipher_suites",
+    "SSLv3": "ssl_3_0_cipher_suites",
+    "TLSv1.0": "tls_1_0_cipher_suites",
+    "TLSv1.1": "tls_1_1_cipher_suites",
+    "TLSv1.2": "tls_1_2_cipher_suites",
+    "TLSv1.3": "tls_1_3_cipher_suites",
+}
+_TLS_VERSION_ENUM = {
+    "TLSv1.0": TlsVersionEnum.TLS_1_0,
+    "TLSv1.1": TlsVersionEnum.TLS_1_1,
+    "TLSv1.2": TlsVersionEnum.TLS_1_2,
+}
+CHECK_COMMANDS = frozenset(
+    {
+        ScanCommand.CERTIFICATE_INFO,
+        ScanCommand.ELLIPTIC_CURVES,
+        ScanCommand.HEARTBLEED,
+        ScanCommand.ROBOT,
+        ScanCommand.OPENSSL_CCS_INJECTION,
+        ScanCommand.SESSION_RENEGOTIATION,
+        ScanCommand.TLS_COMPRESSION,
+        ScanCommand.TLS_FALLBACK_SCSV,
+    }
+)
+GROUP_NAMES = {"prime256v1": "secp256r1"}
+
+_install_lock = threading.Lock()
+_gate_holder: dict[str, ConnectionGate] = {}
+
+
+def _install_gate(gate: ConnectionGate) -> None:
+    """Route sslyze's direct connections through `gate` (idempotent; the latest gate wins)."""
+    with _install_lock:
+        _gate_holder["gate"] = gate
+        if getattr(tls_connection, "_tlsprobe_gated", False):
+            return
+
+        def open_socket(server_location: ServerNetworkLocation, network_timeout: int) -> Any:
+            return _gate_holder["gate"].open(server_location.ip_address, server_location.port, float(network_timeout))
+
+        tls_connection._open_socket_for_direct_connection = open_socket
+        tls_connection._tlsprobe_gated = True
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What the sslyze back-end needs besides the target."""
+
+    timeout: float = 5.0
+    per_host: int = 5
+    ca_file: Path | None = None
+    suites: bool = True  # run the per-version cipher suite commands
+    checks: bool = True  # certificate, groups, vulnerabilities
+
+
+class SslyzeScanner:
+    """Scans one endpoint with sslyze in the calling (worker) thread."""
+
+    engine = "sslyze"
+
+    def __init__(self, gate: ConnectionGate, settings: ScanSettings) -> None:
+        self.gate = gate
+        self.settings = settings
+        _install_gate(gate)
+
+    def scan(self, target: Target, budget: EndpointBudget) -> Observation:
+        """Run the scan commands and map them to an Observation; never raises for server behaviour."""
+        assert target.ip is not None, "targets are resolved before scanning"
+        started = time.monotonic()
+        commands: set[Any] = set()
+        if self.settings.suites:
+            commands |= set(SUITE_COMMANDS.values())
+        if self.settings.checks:
+            commands |= CHECK_COMMANDS
+        location = ServerNetworkLocation(hostname=target.sni or target.host, port=target.dial_port, ip_address=target.ip)
+        network = ServerNetworkConfiguration(
+            tls_server_name_indication=target.sni or target.host,
+            network_timeout=max(1, round(self.settings.timeout)),
+            network_max_retries=1,
+        )
+        extra = ScanCommandsExtraArguments(
+            certificate_info=CertificateInfoExtraArgument(custom_ca_file=self.settings.ca_file)
+            if self.settings.ca_file
+            else None
+        )
+        request = ServerScanRequest(
+            server_location=location,
+            network_configuration=network,
+            scan_commands=commands,
+            scan_commands_extra_arguments=extra,
+        )
+        self.gate.register(target.ip, target.dial_port, budget)
+        try:
+            scanner = Scanner(per_server_concurrent_connections_limit=self.settings.per_host, concurrent_server_scans_limit=1)
+            scanner.queue_scans([request])
+            result = next(iter(scanner.get_results()))
+            if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
+                error = self._connectivity_error(target, result.connectivity_error_trace, budget)
+                return Observation(
+                    target=target,
+                    status="error",
+                    error=error,
+                    engine=self.engine,
+                    connections=budget.connections,
+                    duration_s=time.monotonic() - started,
+                )
+            observation = self._map(target, result, budget)
+        finally:
+            self.gate.unregister(target.ip, target.dial_port, budget)
+        return observation.model_copy(
+            update={"connections": budget.connections, "duration_s": round(time.monotonic() - started, 3)}
+        )
+
+    # -- errors -------------------------------------------------------------------------------------------
+    def _connectivity_error(
+        self, target: Target, trace: TracebackException | None, budget: EndpointBudget
+    ) -> ScanError:
+        name = trace.exc_type.__name__ if trace is not None and trace.exc_type else "unknown"
+        text = str(trace).strip() if trace is not None else "no connectivity"
+        if budget.remaining() <= 0 or "DeadlineExceeded" in name:
+            return ScanError(kind=ErrorKind.TIMEOUT, message="deadline reached before the server completed a handshake")
+        if name == "ServerRejectedConnection":
+            return ScanError(kind=ErrorKind.REFUSED, message="connection refused")
+        if name in ("ConnectionToServerTimedOut",):
+            return ScanError(kind=ErrorKind.TIMEOUT, message="TCP connection timed out")
+        # Connected but no handshake: look at what the server actually sends to name the cause.
+        assert target.ip is not None
+        found = diagnose(self.gate, target.ip, target.dial_port, target.sni or target.host, self.settings.timeout)
+        if found is not None:
+            return found
+        return ScanError(kind=ErrorKind.INTERNAL, message=f"{name}: {text[:200]}")
+
+    # -- mapping ------------------------------------------------------------------------------------------
+    def _map(self, target: Target, result: Any, budget: EndpointBudget) -> Observation:
+        attempts = result.scan_result
+        notes: list[str] = []
+        versions: dict[str, bool] = {}
+        suites: dict[str, tuple[str, ...]] = {}
+        dh_bits: int | None = None
+        for version, attr in _ATTEMPT_FIELD.items():
+            attempt = getattr(attempts, attr)
+            if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
+                if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
+                    notes.append(f"{version} suites: {_attempt_error(attempt)}")
+                continue
+            accepted = attempt.result.accepted_cipher_suites
+            versions[version] = bool(accepted)
+            if accepted:
+                suites[version] = tuple(sorted(a.cipher_suite.name for a in accepted))
+            for a in accepted:
+                key = a.ephemeral_key
+                if key is not None and getattr(key, "type_name", "") == "DH":
+                    dh_bits = min(dh_bits or key.size, key.size)
+        probing = result.connectivity_result
+        client_auth: Literal["none", "optional", "required"] = "none"
+        if probing is not None:
+            if probing.client_auth_requirement == ClientAuthRequirementEnum.REQUIRED:
+                client_auth = "required"
+            elif probing.client_auth_requirement == ClientAuthRequirementEnum.OPTIONAL:
+                client_auth = "optional"
+        certificates = self._certificates(target, attempts.certificate_info, notes)
+        groups: tuple[str, ...] = ()
+        curves = attempts.elliptic_curves
+        if curves.status == ScanCommandAttemptStatusEnum.COMPLETED and curves.result.supported_curves:
+            groups = tuple(GROUP_NAMES.get(c.name, c.name) for c in curves.result.supported_curves)
+        elif curves.status == ScanCommandAttemptStatusEnum.ERROR:
+            notes.append(f"groups: {_attempt_error(curves)}")
+        vulns = self._vulnerabilities(attempts, notes)
+        preference = None
+        if self.settings.suites and probing is not None:
+            preference = self._preference(result, suites, notes)
+        if self.settings.suites and not versions:
+            return Observation(
+                target=target,
+                status="error",
+                error=ScanError(kind=ErrorKind.INTERNAL, message="every protocol check failed: " + "; ".join(notes)[:300]),
+                engine=self.engine,
+            )
+        return Observation(
+            target=target,
+            status="ok",
+            engine=self.engine,
+            tls_versions={v: versions.get(v, False) for v in SUITE_COMMANDS} if self.settings.suites else {},
+            cipher_suites=suites,
+            cipher_preference=preference,
+            key_exchange_groups=groups,
+            dh_bits=dh_bits,
+            certificates=certificates,
+            client_auth=client_auth,
+            vulnerabilities=vulns,
+            notes=tuple(notes),
+        )
+
+    def _certificates(self, target: Target, attempt: Any, notes: list[str]) -> tuple[CertificateInfo, ...]:
+        if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
+            if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
+                notes.append(f"certificates: {_attempt_error(attempt)}")
+            return ()
+        infos: list[CertificateInfo] = []
+        for deployment in attempt.result.certificate_deployments:
+            chain = list(deployment.received_certificate_chain)
+            if not chain:
+                continue
+            leaf = chain[0]
+            key_type, bits, curve = certs.key_facts(leaf)
+            not_before, not_after, days = certs.validity(leaf)
+            trusted = any(p.was_validation_successful for p in deployment.path_validation_results)
+            trust_error = None
+            if not trusted:
+                errors = {p.validation_error for p in deployment.path_validation_results if p.validation_error}
+                trust_error = "; ".join(sorted(str(e) for e in errors))[:200] or "no trusted path"
+            infos.append(
+                CertificateInfo(
+                    subject=certs.subject_of(leaf),
+                    issuer=certs.issuer_of(leaf),
+                    sans=certs.sans_of(leaf),
+                    key_type=key_type,
+                    key_bits=bits,
+                    curve=curve,
+                    signature_hash=certs.signature_hash(leaf),
+                    not_before=not_before,
+                    not_after=not_after,
+                    days_to_expiry=days,
+                    chain_trusted=trusted,
+                    trust_error=trust_error,
+                    hostname_match=certs.hostname_matches(leaf, target.sni or target.host),
+                    self_signed=certs.is_self_signed(leaf),
+                    serial=format(leaf.serial_number, "x"),
+                    fingerprint_sha256=certs.fingerprint(leaf),
+                    chain=tuple(certs.subject_of(c) for c in chain),
+                    chain_signature_hashes=tuple(
+                        certs.signature_hash(c) for c in chain if c is leaf or not certs.is_self_signed(c)
+                    ),
+                )
+            )
+        return tuple(infos)
+
+    def _vulnerabilities(self, attempts: Any, notes: list[str]) -> Vulnerabilities:
+        def done(attempt: Any, label: str) -> Any:
+            if attempt.status == ScanCommandAttemptStatusEnum.COMPLETED:
+                return attempt.result
+            if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
+                notes.append(f"{label}: {_attempt_error(attempt)}")
+            return None
+
+        heartbleed = done(attempts.heartbleed, "heartbleed")
+        robot = done(attempts.robot, "robot")
+        ccs = done(attempts.openssl_ccs_injection, "ccs_injection")
+        reneg = done(attempts.session_renegotiation, "renegotiation")
+        compression = done(attempts.tls_compression, "compression")
+        fallback = done(attempts.tls_fallback_scsv, "fallback_scsv")
+        robot_vulnerable = None
+        if robot is not None:
+            robot_vulnerable = robot.robot_result in (
+                RobotScanResultEnum.VULNERABLE_STRONG_ORACLE,
+                RobotScanResultEnum.VULNERABLE_WEAK_ORACLE,
+            )
+        return Vulnerabilities(
+            heartbleed=heartbleed.is_vulnerable_to_heartbleed if heartbleed else None,
+            robot=robot_vulnerable,
+            ccs_injection=ccs.is_vulnerable_to_ccs_injection if ccs else None,
+            insecure_renegotiation=(not reneg.supports_secure_renegotiation) if reneg else None,
+            compression=compression.supports_compression if compression else None,
+            fallback_scsv=fallback.supports_fallback_scsv if fallback else None,
+        )
+
+    def _preference(self, result: Any, suites: dict[str, tuple[str, ...]], notes: list[str]) -> str | None:
+        """Offer two accepted suites in both orders: the same choice twice means server preference."""
+        version = next((v for v in ("TLSv1.2", "TLSv1.1", "TLSv1.0") if len(suites.get(v, ())) >= 2), None)
+        if version is None:
+            return None
+        attempt = getattr(result.scan_result, _ATTEMPT_FIELD[version])
+        accepted = attempt.result.accepted_cipher_suites
+        names = {a.cipher_suite.openssl_name: a.cipher_suite for a in accepted}
+        first, second = list(names)[:2]
+        info = ServerConnectivityInfo(
+            server_location=result.server_location,
+            network_configuration=result.network_configuration,
+            tls_probing_result=result.connectivity_result,
+        )
+        chosen: list[str] = []
+        try:
+            for order in (f"{first}:{second}", f"{second}:{first}"):
+                connection = info.get_preconfigured_tls_connection(
+                    override_tls_version=_TLS_VERSION_ENUM[version], should_use_legacy_openssl=True
+                )
+                connection.ssl_client.set_cipher_list(order)
+                try:
+                    connection.connect(should_retry_connection=False)
+                    chosen.append(connection.ssl_client.get_current_cipher_name())
+                finally:
+                    connection.close()
+        except Exception as exc:  # preference is a nicety: record why it is unknown
+            notes.append(f"cipher preference: {type(exc).__name__}")
+            return None
+        return "server" if chosen[0] == chosen[1] else "client"
+
+
+def _attempt_error(attempt: Any) -> str:
+    reason = getattr(attempt.error_reason, "value", attempt.error_reason)
+    trace = attempt.error_trace
+    detail = trace.exc_type.__name__ if trace is not None and trace.exc_type else ""
+    return f"{reason} {detail}".strip()
+
+
+def accepted_suites(observation: Observation) -> Iterable[tuple[str, str]]:
+    """(version, suite) pairs of an observation, for comparisons."""
+    for version, names in observation.cipher_suites.items():
+        for name in names:
+            yield version, name
