@@ -80,6 +80,7 @@ class TargetSource(Frozen):
     declared_policy: str | None = None
     certificate_arns: tuple[str, ...] = ()
     location: str | None = Field(default=None, description="file:line the target was read from")
+    scheme: str | None = Field(default=None, description="load balancer scheme: internet-facing or internal")
 
 
 class Target(Frozen):
