@@ -130,3 +130,14 @@ def test_threshold_lives_in_the_profile(tmp_path: Path) -> None:
     obs = observation(certificates=(cert(key_bits=3072),))
     assert rules(obs) == []
     assert rules(obs, load_profile(str(path))) == ["cert.key.weak"]
+
+
+def test_public_names() -> None:
+    import probe.policy
+
+    assert set(probe.policy.__all__) == {
+        "ALL_RULES", "DEFAULT_PROFILE", "Profile", "apply_waivers", "evaluate", "exceeds", "judge", "list_profiles",
+        "load_profile", "load_waivers", "parse_profile", "suite_traits", "worst_severity",
+    }
+    assert all(hasattr(probe.policy, name) for name in probe.policy.__all__)
+    assert probe.policy.DEFAULT_PROFILE in list_profiles()

@@ -1,0 +1,1 @@
+"""Bundled policy profiles (YAML data files)."""
