@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
@@ -154,9 +154,32 @@ def _echo(value: object) -> str:
     return text if len(text) <= _MAX_ECHO else text[: _MAX_ECHO - 1] + "…"
 
 
+def _model_in(annotation: Any) -> type[Frozen] | None:
+    """The model class inside an annotation such as `M`, `M | None` or `tuple[M, ...]`, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, Frozen):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _prune(annotation: Any, value: Any) -> Any:
+    model = _model_in(annotation)
+    if model is None:
+        return value
+    if isinstance(value, Mapping):
+        return _known(model, value)
+    if isinstance(value, list):
+        return [_known(model, item) if isinstance(item, Mapping) else item for item in value]
+    return value
+
+
 def _known(model: type[Frozen], data: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of `data` that `model` knows: newer documents may carry fields this reader ignores."""
-    return {key: value for key, value in data.items() if key in model.model_fields}
+    """The fields of `data` that `model` (and its nested models) know: newer documents may carry more."""
+    fields = model.model_fields
+    return {key: _prune(fields[key].annotation, value) for key, value in data.items() if key in fields}
 
 
 def _result_from_entry(entry: Mapping[str, Any]) -> EndpointResult:

@@ -85,7 +85,7 @@ def md_code(text: str) -> str:
 def csv_cell(text: str) -> str:
     """A CSV cell no spreadsheet evaluates: cleaned, and quote-prefixed when it starts like a formula."""
     cleaned = clean_text(text)
-    if cleaned.startswith(FORMULA_TRIGGERS) or cleaned.lstrip().startswith(FORMULA_TRIGGERS):
+    if any(candidate.startswith(FORMULA_TRIGGERS) for candidate in (text, cleaned, cleaned.lstrip())):
         return "'" + cleaned
     return cleaned
 

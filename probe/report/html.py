@@ -12,8 +12,7 @@ from html import escape
 from probe.models import TLS_VERSIONS, EndpointResult, Severity
 from probe.report.escape import clean_text
 
-_SEVERITY_COLOURS = {"critical": "#7b1fa2", "high": "#d32f2f", "medium": "#f57c00", "low": "#fbc02d",
-                     "info": "#90a4ae"}
+_SEVERITY_COLOURS = {"critical": "#7b1fa2", "high": "#d32f2f", "medium": "#f57c00", "low": "#fbc02d", "info": "#90a4ae"}
 _SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: -s.rank)]
 _TIMELINE_MIN, _TIMELINE_MAX = -30, 400
 
@@ -71,11 +70,18 @@ def _badge(severity: str) -> str:
 def _summary(results: list[EndpointResult], counts: Counter[str]) -> str:
     ok = sum(1 for r in results if r.observation.status == "ok")
     compliant = sum(1 for r in results if r.compliant is True)
-    cards = [("endpoints", len(results)), ("scanned", ok), ("errored", len(results) - ok),
-             ("compliant", compliant), ("non-compliant", sum(1 for r in results if r.compliant is False))]
+    cards = [
+        ("endpoints", len(results)),
+        ("scanned", ok),
+        ("errored", len(results) - ok),
+        ("compliant", compliant),
+        ("non-compliant", sum(1 for r in results if r.compliant is False)),
+    ]
     cards += [(f"{s} findings", counts.get(s, 0)) for s in _SEVERITIES if s != "info"]
-    body = "".join(f'<div class="card" id="card-{_e(name.replace(" ", "-"))}"><b>{value}</b><span>{_e(name)}'
-                   "</span></div>" for name, value in cards)
+    body = "".join(
+        f'<div class="card" id="card-{_e(name.replace(" ", "-"))}"><b>{value}</b><span>{_e(name)}</span></div>'
+        for name, value in cards
+    )
     return f'<section id="summary"><h2>Summary</h2><div class="cards">{body}</div></section>'
 
 
@@ -86,12 +92,16 @@ def _severity_chart(counts: Counter[str]) -> str:
         n = counts.get(severity, 0)
         width = int(420 * n / top)
         y = 8 + index * 26
-        bars.append(f'<text x="0" y="{y + 14}" font-size="12">{severity}</text>'
-                    f'<rect x="80" y="{y}" width="{max(width, 1)}" height="18" fill="{_SEVERITY_COLOURS[severity]}"/>'
-                    f'<text x="{86 + width}" y="{y + 14}" font-size="12">{n}</text>')
+        bars.append(
+            f'<text x="0" y="{y + 14}" font-size="12">{severity}</text>'
+            f'<rect x="80" y="{y}" width="{max(width, 1)}" height="18" fill="{_SEVERITY_COLOURS[severity]}"/>'
+            f'<text x="{86 + width}" y="{y + 14}" font-size="12">{n}</text>'
+        )
     height = 16 + 26 * len(_SEVERITIES)
-    return (f'<svg id="severity-chart" width="560" height="{height}" viewBox="0 0 560 {height}" role="img" '
-            f'aria-label="findings by severity">{"".join(bars)}</svg>')
+    return (
+        f'<svg id="severity-chart" width="560" height="{height}" viewBox="0 0 560 {height}" role="img" '
+        f'aria-label="findings by severity">{"".join(bars)}</svg>'
+    )
 
 
 def _findings(results: list[EndpointResult], counts: Counter[str]) -> str:
@@ -102,12 +112,17 @@ def _findings(results: list[EndpointResult], counts: Counter[str]) -> str:
             if f.waived:
                 continue
             search = f"{key} {f.rule} {f.message}".lower()
-            rows.append(f'<tr class="finding-row" data-severity="{f.severity.value}" data-search="{_e(search)}">'
-                        f"<td>{_badge(f.severity.value)}</td><td class=\"mono\">{_e(key)}</td>"
-                        f"<td class=\"mono\">{_e(f.rule)}</td><td>{_e(f.clause)}</td><td>{_e(f.message)}</td></tr>")
-    table = ("<table id=\"findings-table\"><thead><tr><th>severity</th><th>endpoint</th><th>rule</th><th>clause</th>"
-             f"<th>finding</th></tr></thead><tbody>{''.join(rows)}</tbody></table>" if rows
-             else "<p>No unwaived findings.</p>")
+            rows.append(
+                f'<tr class="finding-row" data-severity="{f.severity.value}" data-search="{_e(search)}">'
+                f'<td>{_badge(f.severity.value)}</td><td class="mono">{_e(key)}</td>'
+                f'<td class="mono">{_e(f.rule)}</td><td>{_e(f.clause)}</td><td>{_e(f.message)}</td></tr>'
+            )
+    table = (
+        '<table id="findings-table"><thead><tr><th>severity</th><th>endpoint</th><th>rule</th><th>clause</th>'
+        f"<th>finding</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        if rows
+        else "<p>No unwaived findings.</p>"
+    )
     return f'<section id="findings"><h2>Findings by severity</h2>{_severity_chart(counts)}{table}</section>'
 
 
@@ -117,8 +132,11 @@ def _matrix(results: list[EndpointResult]) -> str:
     for result in results:
         obs = result.observation
         key = obs.target.key
-        flagged = {str(f.evidence.get("version")) for f in result.findings
-                   if f.rule == "tls.protocol.deprecated" and not f.waived}
+        flagged = {
+            str(f.evidence.get("version"))
+            for f in result.findings
+            if f.rule == "tls.protocol.deprecated" and not f.waived
+        }
         cells = []
         for version in TLS_VERSIONS:
             state = obs.tls_versions.get(version) if obs.status == "ok" else None
@@ -142,16 +160,22 @@ def _matrix(results: list[EndpointResult]) -> str:
             f'<tr class="endpoint-row" data-endpoint="{_e(key)}" data-compliant="{compliant}" '
             f'data-search="{_e(search)}"><td class="mono">{_e(key)}</td><td>{status}</td>'
             f'<td class="{compliant}">{compliant}</td><td>{_badge(worst.value) if worst else ""}</td>'
-            f'{"".join(cells)}<td>{detail}</td></tr>'
+            f"{''.join(cells)}<td>{detail}</td></tr>"
         )
-    return ('<section id="endpoints"><h2>Endpoints x protocols</h2><table id="endpoint-table"><thead><tr>'
-            f"<th>endpoint</th><th>status</th><th>compliant</th><th>worst</th>{head}<th>certificate / error</th>"
-            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>")
+    return (
+        '<section id="endpoints"><h2>Endpoints x protocols</h2><table id="endpoint-table"><thead><tr>'
+        f"<th>endpoint</th><th>status</th><th>compliant</th><th>worst</th>{head}<th>certificate / error</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+    )
 
 
 def _timeline(results: list[EndpointResult], expiry_warning_days: int) -> str:
-    certs = [(r.observation.target.key, c) for r in results if r.observation.status == "ok"
-             for c in r.observation.certificates[:1]]
+    certs = [
+        (r.observation.target.key, c)
+        for r in results
+        if r.observation.status == "ok"
+        for c in r.observation.certificates[:1]
+    ]
     certs.sort(key=lambda kc: kc[1].days_to_expiry)
     width, left, row_h = 900, 220, 18
     span = _TIMELINE_MAX - _TIMELINE_MIN
@@ -161,46 +185,62 @@ def _timeline(results: list[EndpointResult], expiry_warning_days: int) -> str:
         return left + (width - left - 20) * (clamped - _TIMELINE_MIN) / span
 
     height = 40 + row_h * max(len(certs), 1)
-    parts = [f'<rect x="{x(_TIMELINE_MIN):.1f}" y="20" width="{x(0) - x(_TIMELINE_MIN):.1f}" '
-             f'height="{height - 30}" fill="#ffebee"/>',
-             f'<rect x="{x(0):.1f}" y="20" width="{x(expiry_warning_days) - x(0):.1f}" height="{height - 30}" '
-             'fill="#fff3e0"/>']
+    parts = [
+        f'<rect x="{x(_TIMELINE_MIN):.1f}" y="20" width="{x(0) - x(_TIMELINE_MIN):.1f}" '
+        f'height="{height - 30}" fill="#ffebee"/>',
+        f'<rect x="{x(0):.1f}" y="20" width="{x(expiry_warning_days) - x(0):.1f}" height="{height - 30}" '
+        'fill="#fff3e0"/>',
+    ]
     for tick in (-30, 0, 30, 90, 180, 365):
-        parts.append(f'<line x1="{x(tick):.1f}" y1="16" x2="{x(tick):.1f}" y2="{height - 10}" stroke="#b0bec5"/>'
-                     f'<text x="{x(tick):.1f}" y="12" font-size="10" text-anchor="middle">{tick}d</text>')
+        parts.append(
+            f'<line x1="{x(tick):.1f}" y1="16" x2="{x(tick):.1f}" y2="{height - 10}" stroke="#b0bec5"/>'
+            f'<text x="{x(tick):.1f}" y="12" font-size="10" text-anchor="middle">{tick}d</text>'
+        )
     for index, (key, cert) in enumerate(certs):
         y = 30 + index * row_h
         days = cert.days_to_expiry
         colour = "#c62828" if days < 0 else "#ef6c00" if days <= expiry_warning_days else "#2e7d32"
         label = f"{key}: {cert.subject} expires in {days} days ({cert.not_after.date().isoformat()})"
-        parts.append(f'<text x="0" y="{y + 4}" font-size="11">{_e(key)[:34]}</text>'
-                     f'<circle class="expiry-point" cx="{x(days):.1f}" cy="{y}" r="6" fill="{colour}">'
-                     f"<title>{_e(label)}</title></circle>")
+        parts.append(
+            f'<text x="0" y="{y + 4}" font-size="11">{_e(key)[:34]}</text>'
+            f'<circle class="expiry-point" cx="{x(days):.1f}" cy="{y}" r="6" fill="{colour}">'
+            f"<title>{_e(label)}</title></circle>"
+        )
     if not certs:
         parts.append('<text x="230" y="40" font-size="12">no certificates</text>')
-    return (f'<section id="timeline"><h2>Certificate expiry (days from now)</h2><svg id="expiry-timeline" '
-            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="certificate expiry timeline">{"".join(parts)}</svg></section>')
+    return (
+        f'<section id="timeline"><h2>Certificate expiry (days from now)</h2><svg id="expiry-timeline" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="certificate expiry timeline">{"".join(parts)}</svg></section>'
+    )
 
 
-def render_html(results: Iterable[EndpointResult], *, title: str = "tlsprobe report", subtitle: str = "",
-                generated_at: datetime | None = None, expiry_warning_days: int = 30) -> str:
+def render_html(
+    results: Iterable[EndpointResult],
+    *,
+    title: str = "tlsprobe report",
+    subtitle: str = "",
+    generated_at: datetime | None = None,
+    expiry_warning_days: int = 30,
+) -> str:
     """The whole report as one HTML document (inline CSS, JS and SVG; nothing fetched)."""
     materialised = list(results)
     counts: Counter[str] = Counter(f.severity.value for r in materialised for f in r.findings if not f.waived)
     moment = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
-    filters = ('<div class="filters"><label>search <input id="f-text" type="search" placeholder="endpoint, rule, '
-               'subject"></label><label>minimum severity <select id="f-sev">'
-               + "".join(f'<option value="{s}">{s}</option>' for s in reversed(_SEVERITIES))
-               + '</select></label><label><input id="f-noncompliant" type="checkbox"> non-compliant only</label></div>')
+    filters = (
+        '<div class="filters"><label>search <input id="f-text" type="search" placeholder="endpoint, rule, '
+        'subject"></label><label>minimum severity <select id="f-sev">'
+        + "".join(f'<option value="{s}">{s}</option>' for s in reversed(_SEVERITIES))
+        + '</select></label><label><input id="f-noncompliant" type="checkbox"> non-compliant only</label></div>'
+    )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         "script-src 'unsafe-inline'; img-src data:\">"
-        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
         f"<style>{_CSS}</style></head><body><header><h1>{_e(title)}</h1>"
         f"<p>{_e(subtitle) + ' · ' if subtitle else ''}generated {_e(moment)}</p></header><main>"
-        f"{_summary(materialised, counts)}<section id=\"filters\"><h2>Filters</h2>{filters}</section>"
+        f'{_summary(materialised, counts)}<section id="filters"><h2>Filters</h2>{filters}</section>'
         f"{_matrix(materialised)}{_findings(materialised, counts)}{_timeline(materialised, expiry_warning_days)}"
         f"</main><script>{_JS}</script></body></html>\n"
     )

@@ -47,8 +47,9 @@ def render_junit(results: Iterable[EndpointResult], *, rules: Sequence[str] = ()
                 live = [f for f in hits if not f.waived]
                 if live:
                     worst = max(live, key=lambda f: f.severity.rank)
-                    ET.SubElement(case, "failure", type=worst.severity.value,
-                                  message=_x(worst.message)).text = _x(_failure_text(live))
+                    ET.SubElement(case, "failure", type=worst.severity.value, message=_x(worst.message)).text = _x(
+                        _failure_text(live)
+                    )
                     counts["failures"] += 1
                 elif hits:
                     reasons = "; ".join(f.waiver.reason for f in hits if f.waiver) or "waived"

@@ -18,11 +18,21 @@ from probe.report.escape import json_safe
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_URI = "https://github.com/tlsprobe/tlsprobe"
-_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
-          Severity.LOW: "note", Severity.INFO: "note"}
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
 # GitHub ranks security results by this property (0.0-10.0).
-_SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5",
-                      Severity.LOW: "3.0", Severity.INFO: "0.0"}
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
 
 
 def load_sarif_schema() -> dict[str, Any]:
@@ -50,13 +60,17 @@ def _rule(rule_id: str, example: Finding) -> dict[str, Any]:
         "shortDescription": {"text": f"{rule_id} ({example.clause})"},
         "helpUri": TOOL_URI,
         "defaultConfiguration": {"level": _LEVEL[example.severity]},
-        "properties": {"tags": ["security", "tls"], "clause": example.clause,
-                       "security-severity": _SECURITY_SEVERITY[example.severity]},
+        "properties": {
+            "tags": ["security", "tls"],
+            "clause": example.clause,
+            "security-severity": _SECURITY_SEVERITY[example.severity],
+        },
     }
 
 
-def build_sarif(results: Iterable[EndpointResult], *, tool_version: str = "0.1.0",
-                policy_id: str | None = None) -> dict[str, Any]:
+def build_sarif(
+    results: Iterable[EndpointResult], *, tool_version: str = "0.1.0", policy_id: str | None = None
+) -> dict[str, Any]:
     """The SARIF log as a JSON-ready dict."""
     rules: dict[str, dict[str, Any]] = {}
     rule_index: dict[str, int] = {}
@@ -69,8 +83,13 @@ def build_sarif(results: Iterable[EndpointResult], *, tool_version: str = "0.1.0
         if result.observation.status == "error":
             error = result.observation.error
             text = f"{key}: not scanned ({error.kind.value}: {error.message})" if error else f"{key}: not scanned"
-            notifications.append({"level": "warning", "message": {"text": text},
-                                  "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}}}]})
+            notifications.append(
+                {
+                    "level": "warning",
+                    "message": {"text": text},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}}}],
+                }
+            )
             continue
         for finding in result.findings:
             if finding.waived:
@@ -80,25 +99,39 @@ def build_sarif(results: Iterable[EndpointResult], *, tool_version: str = "0.1.0
                 rules[finding.rule] = _rule(finding.rule, finding)
             if finding.severity > worst.get(finding.rule, Severity.INFO):
                 worst[finding.rule] = finding.severity
-            sarif_results.append({
-                "ruleId": finding.rule,
-                "ruleIndex": rule_index[finding.rule],
-                "level": _LEVEL[finding.severity],
-                "message": {"text": f"{key}: {finding.message}"},
-                "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": uri}},
-                    "logicalLocations": [{"name": key, "kind": "resource"}],
-                }],
-                "partialFingerprints": {"tlsprobeFinding/v1": _fingerprint(key, finding)},
-                "properties": {"severity": finding.severity.value, "clause": finding.clause,
-                               "endpoint": key, "evidence": finding.evidence},
-            })
+            sarif_results.append(
+                {
+                    "ruleId": finding.rule,
+                    "ruleIndex": rule_index[finding.rule],
+                    "level": _LEVEL[finding.severity],
+                    "message": {"text": f"{key}: {finding.message}"},
+                    "locations": [
+                        {
+                            "physicalLocation": {"artifactLocation": {"uri": uri}},
+                            "logicalLocations": [{"name": key, "kind": "resource"}],
+                        }
+                    ],
+                    "partialFingerprints": {"tlsprobeFinding/v1": _fingerprint(key, finding)},
+                    "properties": {
+                        "severity": finding.severity.value,
+                        "clause": finding.clause,
+                        "endpoint": key,
+                        "evidence": finding.evidence,
+                    },
+                }
+            )
     for rule_id, severity in worst.items():
         rules[rule_id]["defaultConfiguration"]["level"] = _LEVEL[severity]
         rules[rule_id]["properties"]["security-severity"] = _SECURITY_SEVERITY[severity]
     run: dict[str, Any] = {
-        "tool": {"driver": {"name": "tlsprobe", "version": tool_version, "informationUri": TOOL_URI,
-                            "rules": list(rules.values())}},
+        "tool": {
+            "driver": {
+                "name": "tlsprobe",
+                "version": tool_version,
+                "informationUri": TOOL_URI,
+                "rules": list(rules.values()),
+            }
+        },
         "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
         "results": sarif_results,
     }
@@ -108,8 +141,11 @@ def build_sarif(results: Iterable[EndpointResult], *, tool_version: str = "0.1.0
     return log
 
 
-def render_sarif(results: Iterable[EndpointResult], *, tool_version: str = "0.1.0",
-                 policy_id: str | None = None) -> str:
+def render_sarif(
+    results: Iterable[EndpointResult], *, tool_version: str = "0.1.0", policy_id: str | None = None
+) -> str:
     """The SARIF log as JSON text."""
-    return json.dumps(build_sarif(results, tool_version=tool_version, policy_id=policy_id), indent=2,
-                      ensure_ascii=False) + "\n"
+    return (
+        json.dumps(build_sarif(results, tool_version=tool_version, policy_id=policy_id), indent=2, ensure_ascii=False)
+        + "\n"
+    )

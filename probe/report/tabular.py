@@ -12,10 +12,23 @@ from probe.models import TLS_VERSIONS, EndpointResult
 from probe.report.escape import csv_cell
 
 COLUMNS: tuple[str, ...] = (
-    "endpoint", "host", "port", "ip", "status", "error_kind", "error_message", "compliant",
+    "endpoint",
+    "host",
+    "port",
+    "ip",
+    "status",
+    "error_kind",
+    "error_message",
+    "compliant",
     *(f"tls_{v.replace('.', '_')}" for v in TLS_VERSIONS),
-    "cert_subject", "cert_key", "cert_days_to_expiry",
-    "rule", "severity", "clause", "waived", "message",
+    "cert_subject",
+    "cert_key",
+    "cert_days_to_expiry",
+    "rule",
+    "severity",
+    "clause",
+    "waived",
+    "message",
 )
 
 
@@ -24,9 +37,14 @@ def _rows(results: Iterable[EndpointResult]) -> Iterable[dict[str, Any]]:
         obs = result.observation
         cert = obs.certificates[0] if obs.certificates else None
         base: dict[str, Any] = {
-            "endpoint": obs.target.key, "host": obs.target.host, "port": obs.target.port, "ip": obs.target.ip,
-            "status": obs.status, "error_kind": obs.error.kind.value if obs.error else None,
-            "error_message": obs.error.message if obs.error else None, "compliant": result.compliant,
+            "endpoint": obs.target.key,
+            "host": obs.target.host,
+            "port": obs.target.port,
+            "ip": obs.target.ip,
+            "status": obs.status,
+            "error_kind": obs.error.kind.value if obs.error else None,
+            "error_message": obs.error.message if obs.error else None,
+            "compliant": result.compliant,
             **{f"tls_{v.replace('.', '_')}": obs.tls_versions.get(v) for v in TLS_VERSIONS},
             "cert_subject": cert.subject if cert else None,
             "cert_key": f"{cert.key_type}-{cert.key_bits}" if cert else None,
@@ -35,8 +53,14 @@ def _rows(results: Iterable[EndpointResult]) -> Iterable[dict[str, Any]]:
         if not result.findings:
             yield {**base, "rule": None, "severity": None, "clause": None, "waived": None, "message": None}
         for finding in result.findings:
-            yield {**base, "rule": finding.rule, "severity": finding.severity.value, "clause": finding.clause,
-                   "waived": finding.waived, "message": finding.message}
+            yield {
+                **base,
+                "rule": finding.rule,
+                "severity": finding.severity.value,
+                "clause": finding.clause,
+                "waived": finding.waived,
+                "message": finding.message,
+            }
 
 
 def results_frame(results: Iterable[EndpointResult]) -> pd.DataFrame:
