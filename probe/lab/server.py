@@ -80,11 +80,16 @@ def serve_tls(conn: socket.socket, ctx: ssl.SSLContext) -> None:
 
 
 def serve_plain_http(conn: socket.socket) -> None:
-    request = _read_request(conn)
-    if request.startswith(_HTTP_METHODS):
-        conn.sendall(http_response("200 OK", "plain http on a TLS port\n"))
-    elif request:
+    """Answer HTTP requests with 200; anything else (a TLS ClientHello) at once with 400, as web servers do."""
+    first = conn.recv(4096)
+    if not first:
+        return
+    if not first.startswith(_HTTP_METHODS):
         conn.sendall(http_response("400 Bad Request", "this port speaks plain HTTP\n"))
+        return
+    request = first if b"\r\n\r\n" in first else first + _read_request(conn)
+    if request:
+        conn.sendall(http_response("200 OK", "plain http on a TLS port\n"))
 
 
 def serve_tarpit(conn: socket.socket) -> None:

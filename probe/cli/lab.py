@@ -1,0 +1,75 @@
+"""`tlsprobe lab up | status | down`: the local lab of TLS endpoints with known ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from probe.errors import TlsProbeError
+from probe.lab.definition import DEFAULT_DEFINITION
+from probe.lab.manager import DEFAULT_STATE_DIR, EndpointStatus, lab_status, start_lab, stop_lab
+
+app = typer.Typer(
+    help="Start, inspect and stop the local lab of TLS endpoints (targets/lab.yaml).", no_args_is_help=True
+)
+
+StateDir = Annotated[Path, typer.Option("--state-dir", help="Where certificates, logs and state.json live.")]
+_out = Console()
+_err = Console(stderr=True)
+
+
+def _status_table(rows: list[EndpointStatus], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("name", "address:port", "host", "status"):
+        table.add_column(column)
+    colours = {"up": "green", "not listening": "yellow", "down": "red"}
+    for row in rows:
+        status = f"[{colours[row.status]}]{row.status}[/]"
+        table.add_row(row.name, f"{row.address}:{row.port}", row.host, status)
+    return table
+
+
+def _fail(exc: TlsProbeError) -> typer.Exit:
+    _err.print(f"tlsprobe lab: {exc}", markup=False, highlight=False)
+    return typer.Exit(exc.exit_code)
+
+
+@app.command()
+def up(
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+    only: Annotated[str | None, typer.Option("--only", help="Comma-separated endpoint names (default: all).")] = None,
+    definition: Annotated[Path, typer.Option("--definition", help="Lab definition file.")] = DEFAULT_DEFINITION,
+) -> None:
+    """Start the lab endpoints and write state.json, ca.pem and targets.csv to the state directory."""
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    try:
+        state = start_lab(state_dir, names, definition)
+        rows = lab_status(state_dir)
+    except TlsProbeError as exc:
+        raise _fail(exc) from exc
+    _out.print(_status_table(rows, f"tlsprobe lab: {len(state.endpoints)} endpoints up"))
+    _out.print(f"lab CA: {state.ca_file}\ntargets: {state.targets_csv}\nstate: {Path(state.state_dir) / 'state.json'}")
+
+
+@app.command()
+def status(state_dir: StateDir = DEFAULT_STATE_DIR) -> None:
+    """Show each endpoint of the lab and whether it is up."""
+    try:
+        rows = lab_status(state_dir)
+    except TlsProbeError as exc:
+        raise _fail(exc) from exc
+    _out.print(_status_table(rows, "tlsprobe lab"))
+
+
+@app.command()
+def down(state_dir: StateDir = DEFAULT_STATE_DIR) -> None:
+    """Stop every endpoint process of the lab."""
+    try:
+        stopped = stop_lab(state_dir)
+    except TlsProbeError as exc:
+        raise _fail(exc) from exc
+    _out.print(f"tlsprobe lab: stopped {len(stopped)} endpoint(s)" + (f": {', '.join(stopped)}" if stopped else ""))
