@@ -192,14 +192,19 @@ def _result_from_entry(entry: Mapping[str, Any]) -> EndpointResult:
     return EndpointResult(observation=observation, findings=findings, compliant=entry["compliant"])
 
 
-def document_from_dict(doc: Mapping[str, Any]) -> ScanDocument:
-    """A validated document dict as typed values; InputError with a one-line reason otherwise."""
+def document_from_dict(doc: Mapping[str, Any], *, check_schema: bool = True) -> ScanDocument:
+    """A document dict as typed values; InputError with a one-line reason when it is not one.
+
+    `check_schema=False` skips the JSON Schema pass (the typed models still check every value): for dicts
+    this process built with `build_document`, not for input read from outside.
+    """
     if not isinstance(doc, Mapping):
         raise InputError(f"not a scan document: expected a JSON object, got {type(doc).__name__}")
     schema_id = doc.get("schema")
     if schema_id != SCHEMA_ID:
         raise InputError(f"unsupported scan document schema {_echo(schema_id)}; expected {SCHEMA_ID!r}")
-    validate_document(doc)
+    if check_schema:
+        validate_document(doc)
     part = "document"
     try:
         results: list[EndpointResult] = []
@@ -221,7 +226,7 @@ def document_from_dict(doc: Mapping[str, Any]) -> ScanDocument:
         first = exc.errors()[0]
         where = "/".join(str(part) for part in first["loc"])
         raise InputError(f"invalid scan document at {part}: {clean_text(where)}: {clean_text(first['msg'])}") from None
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InputError(f"invalid scan document at {part}: {_echo(exc)}") from None
 
 

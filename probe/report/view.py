@@ -19,7 +19,7 @@ def as_results(source: ReportInput) -> tuple[ScanDocument | None, list[EndpointR
     if isinstance(source, ScanDocument):
         return source, list(source.results)
     if isinstance(source, Mapping):
-        document = document_from_dict(source)
+        document = document_from_dict(source, check_schema=False)
         return document, list(document.results)
     results = list(source)
     return None, results

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from rich.cells import cell_len
 
+from probe.errors import InputError
 from probe.models import EndpointResult
 from probe.report import (
     CSV_COLUMNS,
@@ -187,3 +188,13 @@ def test_render_dispatches_every_format(fmt: Format) -> None:
 def test_format_values_match_cli_names() -> None:
     assert [f.value for f in Format] == ["table", "json", "csv", "md"]
     assert Format("md") is Format.MD
+
+
+@pytest.mark.parametrize("formatter", [format_csv, format_md, format_table])
+def test_formatters_refuse_a_broken_dict(formatter: Any) -> None:
+    doc = _document(mixed_results())
+    broken = {**doc, "endpoints": [{**doc["endpoints"][0], "tls_versions": None}]}
+    with pytest.raises(InputError):
+        formatter(broken)
+    with pytest.raises(InputError):
+        formatter({**doc, "endpoints": ["not an endpoint"]})
