@@ -1,0 +1,64 @@
+"""The provider interface: a provider yields Targets, posture items, declared policies and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
+
+from probe.discovery.models import AcmCertificate, DeclaredPolicy, DiscoveryResult, KmsKey, ScopeStatus
+from probe.models import DiscoveryError, Target
+
+__all__ = ["DiscoveryItem", "Provider", "StaticProvider", "collect"]
+
+DiscoveryItem = Target | AcmCertificate | KmsKey | DiscoveryError | ScopeStatus | tuple[str, DeclaredPolicy]
+"""What a provider yields: a `(policy_key, DeclaredPolicy)` pair registers an expanded declared policy."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A source of targets. `items()` streams; failures are yielded as DiscoveryError, never raised.
+
+    Only unusable input (no credentials, unknown profile) raises, as probe.errors.InputError,
+    before anything is yielded.
+    """
+
+    name: str
+
+    def items(self) -> Iterator[DiscoveryItem]: ...
+
+
+class StaticProvider:
+    """Wraps a fixed list of targets (a file, the command line) behind the provider interface."""
+
+    name = "static"
+
+    def __init__(self, targets: Iterable[Target]) -> None:
+        self._targets = tuple(targets)
+
+    def items(self) -> Iterator[DiscoveryItem]:
+        yield from self._targets
+
+
+def collect(provider: Provider) -> DiscoveryResult:
+    """Drain a provider into one DiscoveryResult (targets de-duplicated by endpoint key, first wins)."""
+    targets: dict[str, Target] = {}
+    posture: list[AcmCertificate | KmsKey] = []
+    errors: list[DiscoveryError] = []
+    scopes: list[ScopeStatus] = []
+    policies: dict[str, DeclaredPolicy] = {}
+    for item in provider.items():
+        if isinstance(item, Target):
+            targets.setdefault(item.key, item)
+        elif isinstance(item, AcmCertificate | KmsKey):
+            posture.append(item)
+        elif isinstance(item, DiscoveryError):
+            errors.append(item)
+        elif isinstance(item, ScopeStatus):
+            scopes.append(item)
+        else:
+            key, policy = item
+            policies[key] = policy
+    return DiscoveryResult(
+        targets=tuple(targets.values()), posture=tuple(posture), errors=tuple(errors),
+        scopes=tuple(scopes), policies=policies,
+    )
