@@ -32,6 +32,7 @@ color:#fff;font-size:11px;font-weight:600;text-transform:uppercase}.yes{color:#2
 .no{color:#c62828;font-weight:600}.err{color:#6d4c41}.filters{display:flex;gap:14px;align-items:center;
 font-size:13px;margin-bottom:10px}.filters input,.filters select{padding:4px 6px}.hidden{display:none}
 .mono{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+.key{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:nowrap}
 """
 
 _JS = """
@@ -106,17 +107,14 @@ def _severity_chart(counts: Counter[str]) -> str:
 
 def _findings(results: list[EndpointResult], counts: Counter[str]) -> str:
     rows = []
-    for result in results:
-        key = result.observation.target.key
-        for f in sorted(result.findings, key=lambda f: (-f.severity.rank, f.rule)):
-            if f.waived:
-                continue
-            search = f"{key} {f.rule} {f.message}".lower()
-            rows.append(
-                f'<tr class="finding-row" data-severity="{f.severity.value}" data-search="{_e(search)}">'
-                f'<td>{_badge(f.severity.value)}</td><td class="mono">{_e(key)}</td>'
-                f'<td class="mono">{_e(f.rule)}</td><td>{_e(f.clause)}</td><td>{_e(f.message)}</td></tr>'
-            )
+    live = [(r.observation.target.key, f) for r in results for f in r.findings if not f.waived]
+    for key, f in sorted(live, key=lambda kf: (-kf[1].severity.rank, kf[0], kf[1].rule)):
+        search = f"{key} {f.rule} {f.message}".lower()
+        rows.append(
+            f'<tr class="finding-row" data-severity="{f.severity.value}" data-search="{_e(search)}">'
+            f'<td>{_badge(f.severity.value)}</td><td class="key">{_e(key)}</td>'
+            f'<td class="key">{_e(f.rule)}</td><td>{_e(f.clause)}</td><td>{_e(f.message)}</td></tr>'
+        )
     table = (
         '<table id="findings-table"><thead><tr><th>severity</th><th>endpoint</th><th>rule</th><th>clause</th>'
         f"<th>finding</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -158,7 +156,7 @@ def _matrix(results: list[EndpointResult]) -> str:
         search = f"{key} {detail}".lower()
         rows.append(
             f'<tr class="endpoint-row" data-endpoint="{_e(key)}" data-compliant="{compliant}" '
-            f'data-search="{_e(search)}"><td class="mono">{_e(key)}</td><td>{status}</td>'
+            f'data-search="{_e(search)}"><td class="key">{_e(key)}</td><td>{status}</td>'
             f'<td class="{compliant}">{compliant}</td><td>{_badge(worst.value) if worst else ""}</td>'
             f"{''.join(cells)}<td>{detail}</td></tr>"
         )
