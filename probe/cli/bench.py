@@ -1,0 +1,119 @@
+"""`tlsprobe bench tls | kms`: what encryption costs in latency, CPU, KMS calls and money.
+
+The harness lives in the top-level ``bench`` package; this module parses options, runs a suite
+with progress bars and prints where the reports went. (A ``scan`` command joins later.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from probe.cli.common import fail
+
+app = typer.Typer(
+    help="Benchmark encryption overhead: TLS handshakes and reuse (tls), KMS calls and data-key caching (kms).",
+    no_args_is_help=True,
+)
+_out = Console()
+
+OutputDir = Annotated[Path, typer.Option("--output-dir", help="Where CSV, PNG and Markdown reports go.")]
+Repeat = Annotated[int, typer.Option("--repeat", min=1, help="Runs per cell; 95% CIs need at least 2.")]
+
+
+def _floats(text: str, flag: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        fail(f"{flag}: expected comma-separated numbers, got {text!r}")
+    if not values or any(v < 0 for v in values):
+        fail(f"{flag}: expected one or more non-negative numbers, got {text!r}")
+    return values
+
+
+def _names(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    if names == ["all"]:
+        return list(allowed)
+    unknown = [n for n in names if n not in allowed]
+    if unknown or not names:
+        fail(f"{flag}: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(allowed)} or all")
+    return names
+
+
+@app.command("tls")
+def tls(
+    rtt: Annotated[str, typer.Option("--rtt", help="Round-trip times to emulate, ms, comma-separated.")] = "0,20,80",
+    keys: Annotated[str, typer.Option("--keys", help="rsa2048, rsa3072, ecdsa-p256 or all.")] = "all",
+    versions: Annotated[str, typer.Option("--versions", help="TLS versions: 1.2, 1.3.")] = "1.2,1.3",
+    strategies: Annotated[str, typer.Option("--strategies", help="full, resume, keepalive or all.")] = "all",
+    requests: Annotated[int, typer.Option("--requests", min=1, help="Requests per cell.")] = 500,
+    repeat: Repeat = 1,
+    output_dir: OutputDir = Path("reports"),
+) -> None:
+    """TLS handshake overhead: key types, versions, full vs resumed vs keep-alive, over emulated RTTs."""
+    from bench.certs import KEY_TYPES
+    from bench.progress import progress_bar
+    from bench.quick import tls_steps
+    from bench.report import write_tls
+    from bench.tls_suite import STRATEGIES, VERSIONS, TLSConfig
+
+    config = TLSConfig(rtts_ms=_floats(rtt, "--rtt"), keys=_names(keys, KEY_TYPES, "--keys"),
+                       versions=_names(versions, VERSIONS, "--versions"),
+                       strategies=_names(strategies, STRATEGIES, "--strategies"), requests=requests, repeat=repeat)
+    with progress_bar("tls", tls_steps(config)) as advance:
+        result = write_tls(config, output_dir, advance)
+    _out.print(f"{len(result['rows'])} cells -> {output_dir / 'bench-tls.csv'}, {output_dir / 'bench-tls.md'}")
+
+
+@app.command("kms")
+def kms(
+    strategies: Annotated[str, typer.Option(
+        "--strategies", help="direct, envelope, dek-cache, esdk-cache, esdk-cache-signing, local-only or all.")
+    ] = "all",
+    messages: Annotated[int, typer.Option("--messages", min=1, help="Messages per cell.")] = 20000,
+    size: Annotated[int, typer.Option("--size", min=1, help="Plaintext bytes per message.")] = 4096,
+    contexts: Annotated[str, typer.Option("--contexts", help="Encryption-context counts, comma-separated.")
+                        ] = "1,10,100",
+    max_messages: Annotated[int, typer.Option("--max-messages", min=1, help="Messages per cached data key.")] = 1000,
+    max_age: Annotated[float, typer.Option("--max-age", min=0.001, help="Seconds a cached data key lives.")] = 300.0,
+    project_rate: Annotated[float, typer.Option("--project-rate", min=0.0,
+                                                help="Messages per second of the project (cost model).")] = 1000.0,
+    instances: Annotated[int, typer.Option("--instances", min=1,
+                                           help="Instances, each with its own cache (cost model).")] = 20,
+    bench_instances: Annotated[int, typer.Option("--bench-instances", min=1,
+                                                 help="Instances simulated in the bench itself.")] = 1,
+    rtt: Annotated[float, typer.Option("--rtt", min=0.0, help="RTT to the emulated KMS, ms.")] = 10.0,
+    repeat: Repeat = 1,
+    real: Annotated[bool, typer.Option("--real", help="Use real AWS KMS (standard credential chain).")] = False,
+    key_id: Annotated[str | None, typer.Option("--key-id", help="KMS key id, ARN or alias (with --real).")] = None,
+    region: Annotated[str, typer.Option("--region", help="AWS region (with --real).")] = "eu-west-1",
+    output_dir: OutputDir = Path("reports"),
+) -> None:
+    """KMS calls, latency and monthly cost per strategy; counted calls checked against the cost model."""
+    from bench.kms_strategies import STRATEGIES
+    from bench.kms_suite import KMSConfig
+    from bench.progress import progress_bar
+    from bench.quick import kms_steps
+    from bench.report import write_kms
+
+    if real and not key_id:
+        fail("--real needs --key-id")
+    config = KMSConfig(
+        strategies=_names(strategies, STRATEGIES, "--strategies"), messages=messages, size=size,
+        contexts=[int(c) for c in _floats(contexts, "--contexts") if c >= 1] or fail("--contexts: need >= 1"),
+        max_messages=max_messages, max_age_s=max_age, project_rate=project_rate, instances=instances,
+        bench_instances=bench_instances, repeat=repeat, rtt_ms=rtt, real=real, key_id=key_id, region=region)
+    try:
+        with progress_bar("kms", kms_steps(config)) as advance:
+            result = write_kms(config, output_dir, advance)
+    except Exception as exc:  # boto/botocore errors (no credentials, access denied) end the run: exit 2
+        if not real:
+            raise
+        fail(f"real KMS run failed: {type(exc).__name__}: {exc}")
+    _out.print(f"{len(result['rows'])} cells -> {output_dir / 'bench-kms.csv'}, {output_dir / 'bench-kms.md'}")
+    for note in result["notes"]:
+        _out.print(f"note: {note}")
