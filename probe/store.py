@@ -212,7 +212,10 @@ class Store:
         if self._lock_file is not None:
             return
         lock_path = self.path.with_name(self.path.name + ".lock")
-        handle = open(lock_path, "a+b")  # noqa: SIM115 - held until close()
+        try:
+            handle = open(lock_path, "a+b")  # noqa: SIM115 - held until close()
+        except OSError as exc:
+            raise StoreError(f"cannot create the run lock {lock_path}: {exc.strerror or exc}") from None
         started = time.monotonic()
         while True:
             try:
