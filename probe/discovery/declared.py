@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 DRIFT_CLAUSE = "OP-POL-001 3.1.2.3"
-_TABLES = {"elb": "classic-elb.csv", "apigateway": "apigateway.csv", "cloudfront": "cloudfront.csv"}
+_TABLES = {
+    "elbv2": "elbv2.csv", "elb": "classic-elb.csv", "apigateway": "apigateway.csv", "cloudfront": "cloudfront.csv",
+}
 _FAMILY_BY_KIND_PREFIX = (
     ("elbv2", "elbv2"), ("elb", "elb"), ("apigateway", "apigateway"), ("cloudfront", "cloudfront"),
 )
@@ -84,11 +86,11 @@ def _table(family: str) -> dict[str, DeclaredPolicy]:
 
 def table_policy(family: str, name: str) -> DeclaredPolicy | None:
     """A bundled-table expansion; ELBv2 falls back to the classic table (same predefined names)."""
-    table = "elb" if family == "elbv2" else family
-    if table not in _TABLES:
-        return None
-    found = _table(table).get(name)
-    return found.model_copy(update={"family": family}) if found else None
+    for table in (family, "elb") if family == "elbv2" else (family,):
+        found = _table(table).get(name) if table in _TABLES else None
+        if found:
+            return found.model_copy(update={"family": family})
+    return None
 
 
 def declared_policy_for(target: Target, policies: Mapping[str, DeclaredPolicy] | None = None) -> DeclaredPolicy | None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from probe.lab.cloud import FleetManifest, start_cloud, seed_fleet
+from probe.lab.cloud import FleetManifest, seed_fleet, start_cloud
 
 _CLEARED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL")

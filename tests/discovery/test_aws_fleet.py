@@ -164,3 +164,26 @@ def test_roles_and_organisation_accounts(fleet: FleetManifest) -> None:
     accounts = {s.account for s in found.scopes}
     assert fleet.account in accounts and created["AccountId"] in accounts
     assert any(t.source.account == fleet.account for t in found.targets)
+
+
+def test_cli_discover_json_round_trips(fleet: FleetManifest, tmp_path: Any) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from probe.cli import discover as discover_cli
+    from probe.discovery.render import parse_document
+
+    app = typer.Typer()
+    app.command()(discover_cli.command)
+    out = tmp_path / "targets.json"
+    result = CliRunner().invoke(app, ["--provider", "aws", "--regions", ",".join(FLEET_REGIONS),
+                                      "--endpoint-url", fleet.endpoint_url, "--format", "json", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "testing" not in result.output
+    document = parse_document(out.read_text(encoding="utf-8"))
+    assert {(t.host, t.source.declared_policy) for t in document.targets} == {
+        (e.host, e.declared_policy) for e in fleet.endpoints}
+    assert "elbv2:ELBSecurityPolicy-2016-08" in document.policies
+    table = CliRunner().invoke(app, ["--regions", "eu-west-1", "--endpoint-url", fleet.endpoint_url,
+                                     "--services", "elbv2", "--format", "table"])
+    assert table.exit_code == 0 and "alb-bad-1.eu-west-1.elb.amazonaws.com" in table.stdout
