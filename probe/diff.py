@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from probe.models import TLS_VERSIONS, CertificateInfo, EndpointResult, Finding, Frozen, Severity
+from probe.policy.profile import Profile
+from probe.policy.suites import suite_traits
 from probe.report.escape import json_safe, md_code, md_escape
 
 RegressionKind = Literal["finding", "protocol", "suite", "key", "errored"]
@@ -88,6 +90,26 @@ class SweepDiff(Frozen):
         return max((r.severity for r in self.regressions), key=lambda s: s.rank, default=None)
 
 
+def profile_flags(profile: Profile) -> FlagLookup:
+    """The FlagLookup of a policy profile: the severity its rules give a protocol version or a suite."""
+
+    def lookup(kind: str, name: str) -> Severity | None:
+        if kind == "protocol":
+            return profile.protocols.deprecated.get(name)
+        traits = suite_traits(name)
+        ciphers = profile.ciphers
+        candidates = [ciphers.prohibited[f] for f in traits.families if f in ciphers.prohibited]
+        if traits.sha1_mac and ciphers.sha1_mac_severity is not None:
+            candidates.append(ciphers.sha1_mac_severity)
+        if traits.cipher_bits is not None and 0 < traits.cipher_bits < 256 and ciphers.below_256_bit_severity:
+            candidates.append(ciphers.below_256_bit_severity)
+        if ciphers.forward_secrecy_required and not traits.forward_secret:
+            candidates.append(ciphers.no_forward_secrecy_severity)
+        return max(candidates, key=lambda s: s.rank, default=None)
+
+    return lookup
+
+
 def exceeds(diff: SweepDiff, fail_on: Severity) -> bool:
     """True when a regression is at or above `fail_on`."""
     return any(regression.severity >= fail_on for regression in diff.regressions)
@@ -135,11 +157,11 @@ def _mentions(finding: Finding, field: str, value: str) -> bool:
 
 
 def _causes(result: EndpointResult, kind: str, name: str) -> list[Finding]:
-    """Unwaived findings of `result` that a protocol version or cipher suite `name` causes."""
+    """Findings of `result` (waived ones too) that a protocol version or cipher suite `name` causes."""
     if kind == "protocol":
-        return [f for f in result.findings if not f.waived and f.rule.startswith("tls.protocol.")
+        return [f for f in result.findings if f.rule.startswith("tls.protocol.")
                 and (_mentions(f, "version", name) or _mentions(f, "versions", name))]
-    return [f for f in result.findings if not f.waived and f.rule.startswith(("tls.cipher.", "tls.kex."))
+    return [f for f in result.findings if f.rule.startswith(("tls.cipher.", "tls.kex."))
             and _mentions(f, "suites", name)]
 
 
@@ -208,7 +230,10 @@ def _compare(
     for kind, names in (("protocol", change.get("protocols_enabled", ())),
                         ("suite", change.get("suites_enabled", ()))):
         for name in names:
-            causes = _causes(new, kind, name)
+            found = _causes(new, kind, name)
+            causes = [f for f in found if not f.waived]
+            if found and not causes:
+                continue  # every finding it causes is waived
             severity = flags(kind, name) if flags is not None else None
             if causes:
                 severity = max((f.severity for f in causes), key=lambda s: s.rank)

@@ -18,7 +18,15 @@ import typer
 from probe.alerts import WebhookAlerter, build_alert
 from probe.alerts.base import AlertOn
 from probe.cli.common import fail, fail_from, stderr, write_output
-from probe.diff import SweepDiff, diff_sweeps, exceeds, render_diff_json, render_diff_markdown
+from probe.diff import (
+    FlagLookup,
+    SweepDiff,
+    diff_sweeps,
+    exceeds,
+    profile_flags,
+    render_diff_json,
+    render_diff_markdown,
+)
 from probe.errors import InputError, TlsProbeError
 from probe.metrics import RunInfo, write_metrics
 from probe.models import EndpointResult, Frozen, PolicyRef, Severity
@@ -135,12 +143,24 @@ def resolve_baseline(store: Store, baseline: str, *, label: str, current_id: int
     return baseline
 
 
+def _flags_for(store: Store | None, sweep_id: int | None) -> FlagLookup | None:
+    """The profile flags of a stored sweep's profile (None when it cannot be loaded)."""
+    if store is None or sweep_id is None:
+        return None
+    from probe.policy import load_profile
+
+    try:
+        return profile_flags(load_profile(store.sweep(sweep_id).profile))
+    except (TlsProbeError, OSError, ValueError):
+        return None
+
+
 def _diff_against(store: Store, baseline: int | str, new_results: Sequence[EndpointResult], *, label: str,
                   new_id: int | None, debounce: int, expiry_warning_days: int,
                   previous: bool) -> tuple[SweepDiff, str]:
     old, described = load_side(store, str(baseline))
     history = store.error_streaks(label, new_id, depth=debounce) if previous and new_id is not None else None
-    diff = diff_sweeps(old, new_results, debounce=debounce, error_history=history,
+    diff = diff_sweeps(old, new_results, debounce=debounce, error_history=history, flags=_flags_for(store, new_id),
                        expiry_warning_days=expiry_warning_days)
     return diff, described
 
@@ -285,7 +305,8 @@ def diff_command(
             history = None
             if store is not None and new_id is not None and label is not None and baseline == "previous":
                 history = store.error_streaks(label, new_id, depth=debounce)
-            diff = diff_sweeps(old_results, new_results, debounce=debounce, error_history=history)
+            diff = diff_sweeps(old_results, new_results, debounce=debounce, error_history=history,
+                               flags=_flags_for(store, new_id))
     except TlsProbeError as exc:
         fail_from(exc)
     text = render_diff_json(diff) if format == DiffFormat.JSON else render_diff_markdown(diff)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from probe.diff import diff_sweeps, exceeds, render_diff_json, render_diff_markdown
+from probe.diff import diff_sweeps, exceeds, profile_flags, render_diff_json, render_diff_markdown
 from probe.models import Severity
+from probe.policy import load_profile
 from tests.store.factory import MODERN, cert, errored, finding, ok
 
 CBC_SHA = "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"
@@ -122,3 +123,17 @@ def test_renderers_escape_and_serialise() -> None:
     assert data["schema"] == "tlsprobe.diff/1"
     assert data["regressions"][0]["severity"] == "critical" and data["appeared"] == ["b.test:443"]
     assert data["changes"][0]["compliance_flipped"] is True
+
+
+def test_profile_flags_from_the_bundled_profile_and_waivers() -> None:
+    flags = profile_flags(load_profile("op-pol-001"))
+    assert flags("protocol", "TLSv1.0") == Severity.HIGH and flags("protocol", "TLSv1.3") is None
+    assert flags("suite", CBC_SHA) == Severity.MEDIUM
+    assert flags("suite", "TLS_AES_256_GCM_SHA384") is None
+    assert flags("suite", "TLS_AES_128_GCM_SHA256") == Severity.LOW
+    new = ok("a.test", versions={**MODERN, "TLSv1.1": True})
+    (regression,) = diff_sweeps([ok("a.test")], [new], flags=flags).regressions
+    assert (regression.kind, regression.severity) == ("protocol", Severity.HIGH)
+    waived = finding("tls.protocol.deprecated", Severity.HIGH, "TLSv1.1 is enabled", waived=True, version="TLSv1.1")
+    new_waived = ok("a.test", versions={**MODERN, "TLSv1.1": True}, findings=(waived,))
+    assert diff_sweeps([ok("a.test")], [new_waived], flags=flags).regressions == ()
