@@ -45,7 +45,9 @@ def cost_vs_age(curve: Sequence[dict[str, Any]], path: Path, title: str) -> Path
         if all(np.isnan(ys)):
             continue
         xs = [float(r["max_age_s"]) for r in rows]
-        ax.plot(xs, ys, marker="o", markersize=3, label=f"{label}, max_messages={max_messages}", linewidth=1)
+        style = "-" if label.startswith("aws") else "--"
+        ax.plot(xs, ys, style, marker="o", markersize=3, label=f"{label}, max_messages={max_messages}",
+                linewidth=1)
     seen: set[int] = set()
     for (_, max_messages), rows in sorted(groups.items()):
         if max_messages in seen:
