@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +19,7 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Finding severities, ordered by `rank`."""
 
     INFO = "info"
@@ -56,7 +56,7 @@ class Severity(str, Enum):
 _SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     """Why an endpoint could not be scanned (DESIGN.md's list)."""
 
     DNS = "dns"

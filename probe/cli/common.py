@@ -34,15 +34,21 @@ class LogLevel(StrEnum):
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return json.dumps(
-            {"time": self.formatTime(record), "level": record.levelname.lower(), "logger": record.name,
-             "message": record.getMessage()}
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
         )
 
 
 def setup_logging(level: LogLevel, fmt: LogFormat) -> None:
     """Log to stderr at `level` in text or JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JsonFormatter() if fmt == LogFormat.JSON else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        _JsonFormatter() if fmt == LogFormat.JSON else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger("probe")
     root.handlers[:] = [handler]
     root.setLevel(level.value.upper())

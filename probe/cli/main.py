@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import typer
+from cryptography.utils import CryptographyDeprecationWarning
 
 from probe import __version__
-from probe.cli import scan
+from probe.cli import lab, scan
 
 app = typer.Typer(
     name="tlsprobe",
@@ -15,11 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("scan")(scan.command)
-
-
-def _register_optional() -> None:
-    """Join the command modules (each owns its typer app or command function)."""
-    return
+app.add_typer(lab.app, name="lab", help="Start, inspect and stop the local lab of TLS endpoints.")
 
 
 @app.callback(invoke_without_command=True)
@@ -30,9 +29,8 @@ def main(version: bool = typer.Option(False, "--version", help="Print the versio
         raise typer.Exit()
 
 
-_register_optional()
-
-
 def run() -> None:
     """Console-script entry point."""
+    # Public trust stores hold a few legacy roots that cryptography warns about on every load.
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
     app()

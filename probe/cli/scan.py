@@ -9,13 +9,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from probe.cli.common import LogFormat, LogFormatOpt, LogLevel, LogLevelOpt, fail, fail_from, setup_logging, stderr
-from probe.cli.common import write_output
+from probe.cli.common import (
+    LogFormat,
+    LogFormatOpt,
+    LogLevel,
+    LogLevelOpt,
+    fail_from,
+    setup_logging,
+    stderr,
+    write_output,
+)
 from probe.errors import InputError, TlsProbeError
 from probe.models import EndpointResult, PolicyRef, Severity, Target, Waiver
 from probe.policy import DEFAULT_PROFILE, Profile, exceeds, load_profile, load_waivers
@@ -74,14 +82,23 @@ def build_options(
     for name, value in (("--concurrency", concurrency), ("--per-host", per_host)):
         if value < 1:
             raise InputError(f"{name} must be at least 1")
-    for name, number in (("--timeout", timeout), ("--deadline", deadline), ("--rate", rate), ("--max-duration", max_duration)):
+    for name, number in (
+        ("--timeout", timeout),
+        ("--deadline", deadline),
+        ("--rate", rate),
+        ("--max-duration", max_duration),
+    ):
         if number is not None and number <= 0:
             raise InputError(f"{name} must be positive")
     if ca_file is not None and not ca_file.is_file():
         raise InputError(f"--ca-file {ca_file}: file not found")
     return ScanOptions(
         limits=Limits(
-            concurrency=concurrency, per_host=per_host, rate=rate, timeout=timeout, deadline=deadline,
+            concurrency=concurrency,
+            per_host=per_host,
+            rate=rate,
+            timeout=timeout,
+            deadline=deadline,
             max_duration=max_duration,
         ),
         overrides=Overrides.parse(resolve, connect_to),
@@ -111,8 +128,14 @@ def collect(options: ScanOptions, targets: Iterable[Target], total: int | None) 
 
     async def run() -> None:
         with Progress(
-            TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.description}"), console=stderr, transient=True, disable=not sys.stderr.isatty(),
+            TextColumn("[bold]scanning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=stderr,
+            transient=True,
+            disable=not sys.stderr.isatty(),
         ) as progress:
             task = progress.add_task("", total=total)
             async for result in scan_and_judge(engine, targets, options.profile, options.waivers, today=today):
@@ -132,25 +155,64 @@ def exit_code(results: list[EndpointResult], fail_on: Severity | None, fail_on_e
     return 0
 
 
-def default_format(fmt: Format | None, output: Path | None) -> Format:
-    if fmt is not None:
-        return fmt
-    return Format.TABLE if output is None and sys.stdout.isatty() else Format.JSON
+SUFFIX_FORMATS = {".json": Format.JSON, ".csv": Format.CSV, ".md": Format.MD, ".txt": Format.TABLE}
+
+
+def output_format(path: Path, fmt: Format | None) -> Format:
+    """The format of one output file: its suffix decides, then --format, then JSON."""
+    return SUFFIX_FORMATS.get(path.suffix.lower()) or fmt or Format.JSON
+
+
+def write_reports(document: dict[str, Any], fmt: Format | None, outputs: list[Path]) -> None:
+    """Write every --output file, then the table to stdout; without --output, stdout gets the report."""
+    for path in outputs:
+        write_output(render(output_format(path, fmt), document, width=140), path)
+    if outputs:
+        summary = document["summary"]
+        stderr.print(
+            f"{summary['endpoints']} endpoints: {summary['ok']} ok, {summary['errors']} errors, "
+            f"{summary['compliant']} compliant; wrote {', '.join(map(str, outputs))}",
+            markup=False,
+        )
+        fmt = Format.TABLE
+    elif fmt is None:
+        fmt = Format.TABLE if sys.stdout.isatty() else Format.JSON
+    write_output(render(fmt, document, width=stderr.width if sys.stdout.isatty() else 150), None)
 
 
 TargetsArg = Annotated[list[str] | None, typer.Argument(help="host[:port] (default port 443); IPv6 as [addr]:port.")]
-TargetsFileOpt = Annotated[list[Path] | None, typer.Option("--targets", "-t", help="Targets file: plain lines, CSV or YAML.")]
+TargetsFileOpt = Annotated[
+    list[Path] | None, typer.Option("--targets", "-t", help="Targets file: plain lines, CSV or YAML.")
+]
 SniOpt = Annotated[str | None, typer.Option("--sni", help="Server name to send (SNI) instead of the host name.")]
-ResolveOpt = Annotated[list[str] | None, typer.Option("--resolve", help="HOST:PORT:ADDR, as curl: dial ADDR for HOST:PORT.")]
+ResolveOpt = Annotated[
+    list[str] | None, typer.Option("--resolve", help="HOST:PORT:ADDR, as curl: dial ADDR for HOST:PORT.")
+]
 ConnectToOpt = Annotated[list[str] | None, typer.Option("--connect-to", help="HOST:PORT:ADDR:PORT2, as curl.")]
 AllIpsOpt = Annotated[bool, typer.Option("--all-ips", help="Scan every A/AAAA address of a name separately.")]
-DnsServerOpt = Annotated[str | None, typer.Option("--dns-server", help="Resolve names with this DNS server (IP[:PORT]).")]
+DnsServerOpt = Annotated[
+    str | None, typer.Option("--dns-server", help="Resolve names with this DNS server (IP[:PORT]).")
+]
 CaFileOpt = Annotated[Path | None, typer.Option("--ca-file", help="Extra trusted CA certificates (PEM).")]
-PolicyOpt = Annotated[str, typer.Option("--policy", help="Bundled profile (op-pol-001, mozilla-intermediate, mozilla-modern) or a profile file.")]
-WaiversOpt = Annotated[Path | None, typer.Option("--waivers", help="Waivers file (YAML/JSON: rule, endpoint, reason, expires).")]
-FormatOpt = Annotated[Format | None, typer.Option("--format", "-f", help="Output format (default: table on a terminal, else json).")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")]
-FailOnOpt = Annotated[Severity | None, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")]
+PolicyOpt = Annotated[
+    str,
+    typer.Option(
+        "--policy", help="Bundled profile (op-pol-001, mozilla-intermediate, mozilla-modern) or a profile file."
+    ),
+]
+WaiversOpt = Annotated[
+    Path | None, typer.Option("--waivers", help="Waivers file (YAML/JSON: rule, endpoint, reason, expires).")
+]
+FormatOpt = Annotated[
+    Format | None, typer.Option("--format", "-f", help="Output format (default: table on a terminal, else json).")
+]
+OutputOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--output", "-o", help="Write a report file (repeatable; .json .csv .md .txt pick the format)."),
+]
+FailOnOpt = Annotated[
+    Severity | None, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")
+]
 FailOnErrorOpt = Annotated[bool, typer.Option("--fail-on-error", help="Errored endpoints also make the exit code 1.")]
 ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", help="Endpoints scanned at once.")]
 PerHostOpt = Annotated[int, typer.Option("--per-host", help="Connections at once to one IP address.")]
@@ -191,9 +253,19 @@ def command(
     spec = TargetSpec(args=tuple(targets or ()), files=tuple(targets_file or ()), sni=sni)
     try:
         options = build_options(
-            resolve=resolve or [], connect_to=connect_to or [], dns_server=dns_server, ca_file=ca_file,
-            policy=policy, waivers=waivers, concurrency=concurrency, per_host=per_host, rate=rate,
-            timeout=timeout, deadline=deadline, max_duration=max_duration, all_ips=all_ips,
+            resolve=resolve or [],
+            connect_to=connect_to or [],
+            dns_server=dns_server,
+            ca_file=ca_file,
+            policy=policy,
+            waivers=waivers,
+            concurrency=concurrency,
+            per_host=per_host,
+            rate=rate,
+            timeout=timeout,
+            deadline=deadline,
+            max_duration=max_duration,
+            all_ips=all_ips,
         )
         total = spec.validate()
     except TlsProbeError as exc:
@@ -206,15 +278,7 @@ def command(
         started_at=started,
         finished_at=datetime.now(UTC),
     )
-    chosen = default_format(fmt, output)
-    write_output(render(chosen, document, width=stderr.width if output is None else 140), output)
-    if output is not None:
-        summary = document["summary"]
-        stderr.print(
-            f"{summary['endpoints']} endpoints: {summary['ok']} ok, {summary['errors']} errors, "
-            f"{summary['compliant']} compliant; report written to {output}",
-            markup=False,
-        )
+    write_reports(document, fmt, output or [])
     code = exit_code(results, fail_on, fail_on_error)
     if code:
         raise typer.Exit(code)

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from probe.models import Severity
+from probe.models import EndpointResult, Severity
 from probe.report.escape import clean_text
 from probe.report.view import (
     ReportInput,
     as_results,
     compliant_label,
-    findings_label,
+    sorted_findings,
     status_label,
     summary_of,
     versions_label,
-    worst_severity,
 )
 
 _SEVERITY_STYLE = {
@@ -29,13 +29,13 @@ _SEVERITY_STYLE = {
     Severity.INFO: "dim",
 }
 _COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
-    ("endpoint", "left"),
+    ("host", "left"),
+    ("address:port", "left"),
     ("status", "left"),
     ("versions", "left"),
-    ("worst severity", "left"),
-    ("findings", "right"),
+    ("findings (severity rule)", "left"),
     ("compliant", "left"),
-    ("connections", "right"),
+    ("conns", "right"),
 )
 _COMPLIANT_STYLE = {True: "green", False: "red", None: "dim"}
 
@@ -45,20 +45,40 @@ def _cell(text: str, style: str = "") -> Text:
     return Text(clean_text(text), style=style)
 
 
+def _findings_cell(result: EndpointResult) -> Text:
+    """One line per distinct finding, worst first: `high tls.protocol.deprecated x2`, waived ones marked."""
+    error = result.observation.error
+    if error is not None:
+        return _cell(error.message[:120], "red")
+    counts = Counter((f.severity, f.rule, f.waived) for f in sorted_findings(result))
+    if not counts:
+        return _cell("-")
+    text = Text()
+    for index, ((severity, rule, waived), count) in enumerate(counts.items()):
+        if index:
+            text.append("\n")
+        label = f"{severity.value} {rule}" + (f" x{count}" if count > 1 else "") + (" (waived)" if waived else "")
+        text.append(clean_text(label), style="dim" if waived else _SEVERITY_STYLE[severity])
+    return text
+
+
 def format_table(doc: ReportInput, *, width: int = 120, color: bool = False) -> str:
     """The endpoint table and a summary line as text `width` columns wide; ANSI colour only if `color`."""
     document, results = as_results(doc)
     table = Table(show_lines=False, expand=False, highlight=False)
     for header, justify in _COLUMNS:
-        table.add_column(header, justify=justify, overflow="fold")
-    for result in results:
-        worst = worst_severity(result)
+        wide = header.startswith("findings")
+        table.add_column(header, justify=justify, overflow="fold", min_width=30 if wide else None)
+    for result in sorted(results, key=lambda r: (r.observation.target.host, r.observation.target.port)):
+        target = result.observation.target
+        address = target.ip or target.host
+        address = f"[{address}]" if ":" in address else address
         table.add_row(
-            _cell(result.observation.target.key),
+            _cell(target.host),
+            _cell(f"{address}:{target.dial_port}"),
             _cell(status_label(result), "" if result.observation.status == "ok" else "red"),
             _cell(versions_label(result)),
-            _cell(worst.value if worst else "-", _SEVERITY_STYLE[worst] if worst else ""),
-            _cell(findings_label(result)),
+            _findings_cell(result),
             _cell(compliant_label(result.compliant), _COMPLIANT_STYLE[result.compliant]),
             _cell(str(result.observation.connections)),
         )

@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 CURVE_NAMES = {"secp256r1": "secp256r1", "prime256v1": "secp256r1"}
@@ -104,3 +104,57 @@ def hostname_matches(cert: x509.Certificate, hostname: str) -> bool:
         elif labels == wanted:
             return True
     return False
+
+
+_ANCHOR_CACHE: dict[str, dict[bytes, list[x509.Certificate]]] = {}
+
+
+def anchors_from(path: str) -> dict[bytes, list[x509.Certificate]]:
+    """Trust anchors of a PEM bundle, indexed by subject (cached per path)."""
+    cached = _ANCHOR_CACHE.get(path)
+    if cached is None:
+        cached = {}
+        with open(path, "rb") as handle:
+            for cert in x509.load_pem_x509_certificates(handle.read()):
+                cached.setdefault(cert.subject.public_bytes(), []).append(cert)
+        _ANCHOR_CACHE[path] = cached
+    return cached
+
+
+def chain_reaches_anchor(chain: list[x509.Certificate], stores: list[dict[bytes, list[x509.Certificate]]]) -> bool:
+    """True when signatures link the leaf, through served certificates, to an anchor of one of `stores`.
+
+    Judges the chain alone: validity dates, the signature hash and the host name have rules of
+    their own, so an expired or SHA-1-signed certificate from a trusted CA is still "trusted".
+    """
+    served = {c.subject.public_bytes(): c for c in chain[1:]}
+    current = chain[0]
+    for _ in range(10):
+        issuer_name = current.issuer.public_bytes()
+        for store in stores:
+            for anchor in store.get(issuer_name, []):
+                if _issued_by(current, anchor):
+                    return True
+        parent = served.get(issuer_name)
+        if parent is None or parent is current or not _issued_by(current, parent):
+            return False
+        current = parent
+    return False
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Issuer name matches and the issuer's key verifies the signature (any hash, SHA-1 included)."""
+    if cert.issuer != issuer.subject:
+        return False
+    key = issuer.public_key()
+    algorithm = cert.signature_hash_algorithm
+    try:
+        if isinstance(key, rsa.RSAPublicKey) and algorithm is not None:
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        else:
+            cert.verify_directly_issued_by(issuer)
+    except Exception:  # invalid signature, RSA-PSS, unsupported algorithm
+        return False
+    return True

@@ -6,6 +6,7 @@ failing endpoint and none on a healthy one.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 
@@ -43,10 +44,8 @@ def client_hello(sni: str | None) -> bytes:
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     server_name = sni if sni and not _is_ip(sni) else None
     obj = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
-    try:
+    with contextlib.suppress(ssl.SSLWantReadError):
         obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
     return outgoing.read()
 
 
@@ -99,10 +98,8 @@ def diagnose(gate: ConnectionGate, ip: str, port: int, sni: str | None, timeout:
     try:
         banner = b""
         sock.settimeout(min(timeout, 0.3))
-        try:  # servers such as SSH speak first
+        with contextlib.suppress(TimeoutError):  # servers such as SSH speak first
             banner = sock.recv(256)
-        except TimeoutError:
-            pass
         if banner:
             return classify_reply(banner)
         sock.settimeout(timeout)

@@ -19,10 +19,10 @@ from sslyze import (
     CertificateInfoExtraArgument,
     ClientAuthRequirementEnum,
     RobotScanResultEnum,
-    Scanner,
     ScanCommand,
     ScanCommandAttemptStatusEnum,
     ScanCommandsExtraArguments,
+    Scanner,
     ServerNetworkConfiguration,
     ServerNetworkLocation,
     ServerScanRequest,
@@ -90,10 +90,11 @@ def _install_gate(gate: ConnectionGate) -> None:
             return
 
         def open_socket(server_location: ServerNetworkLocation, network_timeout: int) -> Any:
+            assert server_location.ip_address is not None, "targets are resolved before scanning"
             return _gate_holder["gate"].open(server_location.ip_address, server_location.port, float(network_timeout))
 
         tls_connection._open_socket_for_direct_connection = open_socket
-        tls_connection._tlsprobe_gated = True
+        setattr(tls_connection, "_tlsprobe_gated", True)  # noqa: B010 - marks the module as patched
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,9 @@ class SslyzeScanner:
             commands |= set(SUITE_COMMANDS.values())
         if self.settings.checks:
             commands |= CHECK_COMMANDS
-        location = ServerNetworkLocation(hostname=target.sni or target.host, port=target.dial_port, ip_address=target.ip)
+        location = ServerNetworkLocation(
+            hostname=target.sni or target.host, port=target.dial_port, ip_address=target.ip
+        )
         network = ServerNetworkConfiguration(
             tls_server_name_indication=target.sni or target.host,
             network_timeout=max(1, round(self.settings.timeout)),
@@ -145,7 +148,9 @@ class SslyzeScanner:
         )
         self.gate.register(target.ip, target.dial_port, budget)
         try:
-            scanner = Scanner(per_server_concurrent_connections_limit=self.settings.per_host, concurrent_server_scans_limit=1)
+            scanner = Scanner(
+                per_server_concurrent_connections_limit=self.settings.per_host, concurrent_server_scans_limit=1
+            )
             scanner.queue_scans([request])
             result = next(iter(scanner.get_results()))
             if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
@@ -227,7 +232,9 @@ class SslyzeScanner:
             return Observation(
                 target=target,
                 status="error",
-                error=ScanError(kind=ErrorKind.INTERNAL, message="every protocol check failed: " + "; ".join(notes)[:300]),
+                error=ScanError(
+                    kind=ErrorKind.INTERNAL, message="every protocol check failed: " + "; ".join(notes)[:300]
+                ),
                 engine=self.engine,
             )
         return Observation(
@@ -258,7 +265,11 @@ class SslyzeScanner:
             leaf = chain[0]
             key_type, bits, curve = certs.key_facts(leaf)
             not_before, not_after, days = certs.validity(leaf)
-            trusted = any(p.was_validation_successful for p in deployment.path_validation_results)
+            trusted = any(p.was_validation_successful for p in deployment.path_validation_results) or (
+                certs.chain_reaches_anchor(
+                    chain, [certs.anchors_from(str(p.trust_store.path)) for p in deployment.path_validation_results]
+                )
+            )
             trust_error = None
             if not trusted:
                 errors = {p.validation_error for p in deployment.path_validation_results if p.validation_error}

@@ -120,10 +120,10 @@ def test_md_escapes_hostile_text_and_keeps_one_row_per_line() -> None:
 def test_table_has_every_endpoint_and_the_summary() -> None:
     text = format_table(_document(mixed_results()), width=160)
     assert "\x1b" not in text
-    for header in ("endpoint", "status", "versions", "worst severity", "findings", "compliant", "connections"):
+    for header in ("host", "address:port", "status", "versions", "findings", "compliant", "conns"):
         assert header in text
-    assert "legacy.example.com:443@127.0.10.2" in text
-    assert "2 (+1 waived)" in text
+    assert "legacy.example.com" in text and "127.0.10.2:443" in text
+    assert "(waived)" in text
     assert "error: timeout" in text
     assert "4 endpoints: 3 ok, 1 errors, 2 compliant; unwaived findings: high 1, medium 1, low 1" in text
 
