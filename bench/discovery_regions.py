@@ -8,7 +8,7 @@ regions should cost far less than 10 times one region (goal: at most 3x).
 moto and the proxy each run in a process of their own: in the discovery process they would share
 its GIL, and the benchmark would measure moto's CPU rather than discovery's concurrency.
 
-    .venv/bin/python -m bench.discovery_regions [--delay 0.05] [--repeat 3] [--max-workers 32]
+    .venv/bin/python -m bench.discovery_regions [--delay 0.1] [--repeat 3] [--max-workers 32]
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _start(target: object, *args: object) -> tuple[multiprocessing.Process, Conn
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--delay", type=float, default=0.05, help="seconds added to every API call")
+    parser.add_argument("--delay", type=float, default=0.1, help="seconds added to every API call")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--max-workers", type=int, default=32)
     args = parser.parse_args()

@@ -120,8 +120,9 @@ def _client(endpoint_url: str, service: str, region: str) -> Any:
 
 def _subnets(ec2: Any, region: str) -> list[str]:
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    return [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"]
-            ["SubnetId"] for i, az in ((1, "a"), (2, "b"))]
+    zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])[:2]
+    return [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+            for i, zone in enumerate(zones, start=1)]
 
 
 def _import_certificate(acm: Any, name: str, *, days: int, rsa: bool) -> str:
