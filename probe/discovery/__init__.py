@@ -14,6 +14,7 @@ from probe.discovery.base import DiscoveryItem, Provider, StaticProvider, collec
 from probe.discovery.declared import (
     declared_observation,
     declared_policy_for,
+    discovery_findings,
     drift_findings,
     judge_declared,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "declared_observation",
     "declared_policy_for",
     "discover",
+    "discovery_findings",
     "drift_findings",
     "judge_declared",
     "posture_findings",

@@ -23,6 +23,7 @@ __all__ = [
     "DRIFT_CLAUSE",
     "declared_observation",
     "declared_policy_for",
+    "discovery_findings",
     "drift_findings",
     "expand_policy",
     "judge_declared",
@@ -207,4 +208,14 @@ def drift_findings(target: Target, observed: Observation,
     if missing:
         findings.append(_drift("drift.cipher", Severity.LOW,
                                f"{len(missing)} suite(s) declared by {policy.name} but not accepted", missing, policy))
+    return findings
+
+
+def discovery_findings(target: Target, observation: Observation | None, profile: Any, *, today: date,
+                       policies: Mapping[str, DeclaredPolicy] | None = None) -> list[Finding]:
+    """What a sweep adds to an endpoint's scan findings: its declared findings (always, so an internal or
+    unreachable endpoint is still judged) and, when the scan succeeded, drift between declaration and wire."""
+    findings = judge_declared(target, profile, today=today, policies=policies)
+    if observation is not None and observation.status == "ok":
+        findings += drift_findings(target, observation, policies)
     return findings

@@ -82,6 +82,11 @@ class FleetManifest(Frozen):
     keys: dict[str, str] = Field(description="role -> KMS key ARN")
     resolve: dict[str, tuple[str, int]] = Field(description="seeded DNS name -> (ip, port) of a lab TLS server")
 
+    def connect_to(self) -> list[str]:
+        """The resolve map as curl-style --connect-to values: HOST:PORT:ADDR:PORT2."""
+        ports = {e.host: e.port for e in self.endpoints}
+        return [f"{host}:{ports[host]}:{ip}:{port}" for host, (ip, port) in sorted(self.resolve.items())]
+
 
 class CloudServer:
     """A running moto server; stop() (or leaving the `with` block) shuts it down."""

@@ -106,6 +106,11 @@ def test_resolve_map_points_seeded_names_at_lab_servers(fleet: FleetManifest) ->
     assert set(fleet.resolve) == {e.host for e in reachable}
     assert set(fleet.resolve.values()) == {("127.0.31.1", 9443), ("127.0.31.2", 9443)}
     assert not any(e.host in fleet.resolve for e in fleet.endpoints if e.scheme == "internal")
+    connect_to = fleet.connect_to()
+    assert len(connect_to) == len(reachable) and all(c.count(":") == 3 for c in connect_to)
+    alb_bad = next(e for e in fleet.endpoints if e.role == "alb-bad")
+    ip, port = fleet.resolve[alb_bad.host]
+    assert f"{alb_bad.host}:443:{ip}:{port}" in connect_to
 
 
 def test_denied_service_in_one_region_is_one_error_and_the_rest_is_complete(fleet: FleetManifest,

@@ -159,3 +159,15 @@ def test_no_drift_for_errored_or_undeclared_or_untested() -> None:
     observed = Observation(target=cdn, status="ok",
                            tls_versions={"TLSv1.0": True, "TLSv1.1": True, "TLSv1.2": True, "TLSv1.3": True})
     assert drift_findings(cdn, observed) == []
+
+
+def test_discovery_findings_combine_declared_and_drift() -> None:
+    from probe.discovery import discovery_findings
+
+    target = _target("elbv2-listener", "ELBSecurityPolicy-2016-08")
+    unreachable = discovery_findings(target, Observation(target=target, status="error"), PROFILE, today=TODAY)
+    assert unreachable and all(f.rule.startswith("declared.") for f in unreachable)
+    observed = Observation(target=target, status="ok", tls_versions={"TLSv1.0": False, "TLSv1.1": False,
+                                                                     "TLSv1.2": True, "TLSv1.3": True})
+    rules = {f.rule for f in discovery_findings(target, observed, PROFILE, today=TODAY)}
+    assert "drift.protocol" in rules and "declared.tls.protocol.deprecated" in rules

@@ -94,7 +94,7 @@ class ClientFactory:
         try:
             identity = self.client(session, "sts", self.home_region(session)).get_caller_identity()
         except (ClientError, BotoCoreError) as exc:
-            raise InputError(f"cannot use the AWS credentials: {error_code(exc)}") from None
+            raise InputError(f"cannot reach AWS STS or use the credentials: {error_code(exc)}") from None
         return str(identity["Account"])
 
     def assume(self, session: boto3.Session, role_arn: str, external_id: str | None) -> boto3.Session:
