@@ -30,6 +30,7 @@ from probe.diff import (
 from probe.errors import InputError, TlsProbeError
 from probe.metrics import RunInfo, write_metrics
 from probe.models import EndpointResult, Frozen, PolicyRef, Severity
+from probe.report.outputs import OutputFormat, ReportContext, render_output
 from probe.store import Store
 
 DEFAULT_DB = Path("reports/tlsprobe.db")
@@ -39,16 +40,6 @@ WEBHOOK_ENV = "TLSPROBE_WEBHOOK"
 
 class DiffFormat(StrEnum):
     MD = "md"
-    JSON = "json"
-
-
-class ReportFormat(StrEnum):
-    SARIF = "sarif"
-    JUNIT = "junit"
-    HTML = "html"
-    MD = "md"
-    CSV = "csv"
-    PARQUET = "parquet"
     JSON = "json"
 
 
@@ -326,44 +317,27 @@ def _policy_ref(profile_slug: str) -> tuple[PolicyRef, tuple[str, ...]]:
         return PolicyRef(id=profile_slug.upper(), profile=profile_slug), ()
 
 
-def render_report(store: Store, sweep_id: int, fmt: ReportFormat) -> str | bytes:
+def render_report(store: Store, sweep_id: int, fmt: OutputFormat) -> str | bytes:
     """One stored sweep in `fmt` (text, or bytes for parquet)."""
     record = store.sweep(sweep_id)
     results = list(store.results(sweep_id))
     policy, rules = _policy_ref(record.profile)
-    if fmt == ReportFormat.HTML:
-        from probe.report.html import render_html
-
-        subtitle = f"sweep {record.id} · label {record.label} · {policy.id} ({policy.profile}) · {record.state}"
-        return render_html(results, title=f"tlsprobe report: {record.label}", subtitle=subtitle)
-    if fmt == ReportFormat.SARIF:
-        from probe.report.sarif import render_sarif
-
-        return render_sarif(results, policy_id=policy.id)
-    if fmt == ReportFormat.JUNIT:
-        from probe.report.junit import render_junit
-
-        return render_junit(results, rules=rules, name=f"tlsprobe {record.label} sweep {record.id}")
-    if fmt == ReportFormat.CSV:
-        from probe.report.tabular import render_csv
-
-        return render_csv(results)
-    if fmt == ReportFormat.PARQUET:
-        from probe.report.tabular import render_parquet
-
-        return render_parquet(results)
-    from probe.report import Format, build_document, render
-
-    finished = record.finished_at or datetime.now(UTC)
-    document = build_document(results, policy=policy, started_at=record.started_at, finished_at=finished,
-                              discovery_errors=store.discovery_errors(sweep_id))
-    return render(Format.MD if fmt == ReportFormat.MD else Format.JSON, document)
+    context = ReportContext(
+        policy=policy,
+        started_at=record.started_at,
+        finished_at=record.finished_at or datetime.now(UTC),
+        discovery_errors=store.discovery_errors(sweep_id),
+        rules=rules,
+        title=f"tlsprobe report: {record.label}",
+        subtitle=f"sweep {record.id} · label {record.label} · {policy.id} ({policy.profile}) · {record.state}",
+    )
+    return render_output(fmt, results, context)
 
 
 def report_command(
     db: DbOpt = DEFAULT_DB,
     sweep: Annotated[int | None, typer.Option("--sweep", help="Sweep ID (default: the latest done sweep).")] = None,
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.HTML,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Report format.")] = OutputFormat.HTML,
     output: OutputOpt = None,
     label: Annotated[str | None, typer.Option("--label", help="Latest sweep of this label.")] = None,
     lock_timeout: LockTimeoutOpt = 30.0,

@@ -8,7 +8,7 @@ import typer
 from cryptography.utils import CryptographyDeprecationWarning
 
 from probe import __version__
-from probe.cli import lab, scan
+from probe.cli import history, lab, scan
 
 app = typer.Typer(
     name="tlsprobe",
@@ -18,6 +18,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("scan")(scan.command)
+app.command("diff")(history.diff_command)
+app.command("report")(history.report_command)
+app.command("prune")(history.prune_command)
 app.add_typer(lab.app, name="lab", help="Start, inspect and stop the local lab of TLS endpoints.")
 
 

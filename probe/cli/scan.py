@@ -2,35 +2,38 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from probe.cli.common import (
-    LogFormat,
-    LogFormatOpt,
-    LogLevel,
-    LogLevelOpt,
-    fail_from,
-    setup_logging,
-    stderr,
-    write_output,
+from probe.cli.common import LogFormat, LogFormatOpt, LogLevel, LogLevelOpt, fail_from, setup_logging
+from probe.cli.history import (
+    DEFAULT_DB,
+    DEFAULT_LABEL,
+    AlertFormatChoice,
+    AlertFormatOpt,
+    AlertOnChoice,
+    AlertOnOpt,
+    AlertWebhookOpt,
+    BaselineOpt,
+    DbOpt,
+    DebounceOpt,
+    LabelOpt,
+    LockTimeoutOpt,
+    MetricsFileOpt,
+    alert_settings,
 )
+from probe.cli.runner import RunSettings, execute
 from probe.errors import InputError, TlsProbeError
-from probe.models import EndpointResult, PolicyRef, Severity, Target, Waiver
-from probe.policy import DEFAULT_PROFILE, Profile, exceeds, load_profile, load_waivers
-from probe.report import Format, build_document, render
+from probe.models import Severity, Waiver
+from probe.policy import DEFAULT_PROFILE, Profile, load_profile, load_waivers
+from probe.report.outputs import OutputFormat
 from probe.resolve import DnsResolver, Overrides, Resolver, SystemResolver
 from probe.scan.engine import Engine, Limits
-from probe.scan.pipeline import scan_and_judge
 from probe.scan.sslyze_adapter import ScanSettings, SslyzeScanner
 from probe.targets import TargetSpec, split_host_port
 
@@ -120,66 +123,6 @@ def make_engine(options: ScanOptions) -> Engine:
     )
 
 
-def collect(options: ScanOptions, targets: Iterable[Target], total: int | None) -> list[EndpointResult]:
-    """Scan and judge every target, with a progress bar when stderr is a terminal."""
-    engine = make_engine(options)
-    today = date.today()
-    results: list[EndpointResult] = []
-
-    async def run() -> None:
-        with Progress(
-            TextColumn("[bold]scanning"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=stderr,
-            transient=True,
-            disable=not sys.stderr.isatty(),
-        ) as progress:
-            task = progress.add_task("", total=total)
-            async for result in scan_and_judge(engine, targets, options.profile, options.waivers, today=today):
-                results.append(result)
-                progress.update(task, advance=1, description=result.observation.target.key[:40])
-
-    asyncio.run(run())
-    return results
-
-
-def exit_code(results: list[EndpointResult], fail_on: Severity | None, fail_on_error: bool) -> int:
-    """1 when findings reach `fail_on` or (with `fail_on_error`) an endpoint errored; else 0."""
-    if fail_on is not None and exceeds(results, fail_on):
-        return 1
-    if fail_on_error and any(r.observation.status == "error" for r in results):
-        return 1
-    return 0
-
-
-SUFFIX_FORMATS = {".json": Format.JSON, ".csv": Format.CSV, ".md": Format.MD, ".txt": Format.TABLE}
-
-
-def output_format(path: Path, fmt: Format | None) -> Format:
-    """The format of one output file: its suffix decides, then --format, then JSON."""
-    return SUFFIX_FORMATS.get(path.suffix.lower()) or fmt or Format.JSON
-
-
-def write_reports(document: dict[str, Any], fmt: Format | None, outputs: list[Path]) -> None:
-    """Write every --output file, then the table to stdout; without --output, stdout gets the report."""
-    for path in outputs:
-        write_output(render(output_format(path, fmt), document, width=140), path)
-    if outputs:
-        summary = document["summary"]
-        stderr.print(
-            f"{summary['endpoints']} endpoints: {summary['ok']} ok, {summary['errors']} errors, "
-            f"{summary['compliant']} compliant; wrote {', '.join(map(str, outputs))}",
-            markup=False,
-        )
-        fmt = Format.TABLE
-    elif fmt is None:
-        fmt = Format.TABLE if sys.stdout.isatty() else Format.JSON
-    write_output(render(fmt, document, width=stderr.width if sys.stdout.isatty() else 150), None)
-
-
 TargetsArg = Annotated[list[str] | None, typer.Argument(help="host[:port] (default port 443); IPv6 as [addr]:port.")]
 TargetsFileOpt = Annotated[
     list[Path] | None, typer.Option("--targets", "-t", help="Targets file: plain lines, CSV or YAML.")
@@ -204,11 +147,16 @@ WaiversOpt = Annotated[
     Path | None, typer.Option("--waivers", help="Waivers file (YAML/JSON: rule, endpoint, reason, expires).")
 ]
 FormatOpt = Annotated[
-    Format | None, typer.Option("--format", "-f", help="Output format (default: table on a terminal, else json).")
+    OutputFormat | None, typer.Option("--format", "-f", help="Output format (default: table on a terminal, else json).")
 ]
 OutputOpt = Annotated[
     list[Path] | None,
-    typer.Option("--output", "-o", help="Write a report file (repeatable; .json .csv .md .txt pick the format)."),
+    typer.Option(
+        "--output", "-o", help="Write a report file (repeatable; .json .csv .md .txt .html .sarif .xml .parquet)."
+    ),
+]
+ResumeOpt = Annotated[
+    int | None, typer.Option("--resume", help="Finish interrupted sweep ID: scan only what is missing.")
 ]
 FailOnOpt = Annotated[
     Severity | None, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")
@@ -245,10 +193,20 @@ def command(
     deadline: DeadlineOpt = 120.0,
     max_duration: MaxDurationOpt = None,
     engine: EngineOpt = EngineName.SSLYZE,
+    db: DbOpt = DEFAULT_DB,
+    label: LabelOpt = DEFAULT_LABEL,
+    lock_timeout: LockTimeoutOpt = 30.0,
+    baseline: BaselineOpt = None,
+    debounce: DebounceOpt = 2,
+    alert_webhook: AlertWebhookOpt = None,
+    alert_on: AlertOnOpt = AlertOnChoice.REGRESSION,
+    alert_format: AlertFormatOpt = AlertFormatChoice.JSON,
+    metrics_file: MetricsFileOpt = None,
+    resume: ResumeOpt = None,
     log_level: LogLevelOpt = LogLevel.WARNING,
     log_format: LogFormatOpt = LogFormat.TEXT,
 ) -> None:
-    """Scan TLS endpoints and judge them against a policy profile."""
+    """Scan TLS endpoints, judge them against a policy profile, store the sweep and report."""
     setup_logging(log_level, log_format)
     spec = TargetSpec(args=tuple(targets or ()), files=tuple(targets_file or ()), sni=sni)
     try:
@@ -270,18 +228,59 @@ def command(
         total = spec.validate()
     except TlsProbeError as exc:
         fail_from(exc)
-    started = datetime.now(UTC)
-    results = collect(options, spec.targets(), total)
-    document = build_document(
-        results,
-        policy=PolicyRef(id=options.profile.id, profile=options.profile.slug),
-        started_at=started,
-        finished_at=datetime.now(UTC),
+    settings = run_settings(
+        db=db,
+        label=label,
+        lock_timeout=lock_timeout,
+        baseline=baseline,
+        fail_on=fail_on,
+        fail_on_error=fail_on_error,
+        alerts=alert_settings(alert_webhook, alert_on, alert_format),
+        metrics_file=metrics_file,
+        resume=resume,
+        debounce=debounce,
+        fmt=fmt,
+        outputs=output,
     )
-    write_reports(document, fmt, output or [])
-    code = exit_code(results, fail_on, fail_on_error)
+    code = execute(
+        settings,
+        engine=make_engine(options),
+        profile=options.profile,
+        waivers=options.waivers,
+        targets=spec.targets(),
+        total=total,
+        resume_hint=resume_hint("scan"),
+    )
     if code:
         raise typer.Exit(code)
 
 
-__all__ = ["ScanOptions", "build_options", "collect", "command", "exit_code", "make_engine"]
+def run_settings(*, outputs: list[Path] | None, **values: Any) -> RunSettings:
+    """RunSettings from parsed options, with the command line recorded (secrets removed)."""
+    return RunSettings(outputs=tuple(outputs or ()), argv=tuple(redacted_argv()), **values)
+
+
+def redacted_argv() -> list[str]:
+    """sys.argv with the webhook URL and anything after a secret-bearing flag hidden."""
+    argv, hide = [], False
+    for arg in sys.argv[1:]:
+        if hide:
+            argv.append("***")
+            hide = False
+        elif arg == "--alert-webhook":
+            argv.append(arg)
+            hide = True
+        elif arg.startswith("--alert-webhook="):
+            argv.append("--alert-webhook=***")
+        else:
+            argv.append(arg)
+    return argv
+
+
+def resume_hint(command_name: str) -> str:
+    """The command line to finish an interrupted run (the same targets; the flags that matter)."""
+    kept = [a for a in redacted_argv() if a != "***"]
+    return " ".join(["tlsprobe", *kept] if kept and kept[0] == command_name else ["tlsprobe", command_name, "..."])
+
+
+__all__ = ["ScanOptions", "build_options", "command", "make_engine", "redacted_argv", "run_settings"]
