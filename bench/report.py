@@ -89,7 +89,10 @@ def write_tls(config: TLSConfig, out: Path, progress: Progress | None = None) ->
     md = [f"# TLS bench\n\n{env_section(env)}\n",
           f"{config.requests} requests per cell, repeat {config.repeat} (95% CI in brackets when repeat > 1). "
           "Latency proxy on loopback adds the RTT (plus one RTT before the first client byte for the TCP "
-          "handshake). Server CPU is the server process's CPU time per handshake.\n",
+          "handshake). Server CPU is the server process's CPU time (CLOCK_PROCESS_CPUTIME_ID, all threads) over "
+          "the cell divided by its handshakes; it includes the server's fixed per-connection Python work, so "
+          "key-type ratios understate the raw signature cost, and for keepalive (one handshake) it is the "
+          "whole cell's CPU.\n",
           md_table(table_rows, cols),
           f"\n## Server CPU per full handshake (RTT {low_rtt:g} ms)\n",
           md_table(ratios, list(ratios[0].keys())) if ratios else "(needs rsa3072 in --keys)",
