@@ -218,11 +218,11 @@ class EsdkCacheStrategy:
 
     def __init__(self, backend: KmsBackend, enc_counter: CallCounter, dec_counter: CallCounter, key_arn: str,
                  policy: CachePolicy, signing: bool = False) -> None:
-        import aws_encryption_sdk  # type: ignore[import-untyped]
-        from aws_encryption_sdk.caches.local import LocalCryptoMaterialsCache  # type: ignore[import-untyped]
-        from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy  # type: ignore[import-untyped]
-        from aws_encryption_sdk.key_providers.kms import StrictAwsKmsMasterKeyProvider  # type: ignore[import-untyped]
-        from aws_encryption_sdk.materials_managers.caching import CachingCryptoMaterialsManager  # type: ignore[import-untyped]
+        import aws_encryption_sdk
+        from aws_encryption_sdk.caches.local import LocalCryptoMaterialsCache
+        from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
+        from aws_encryption_sdk.key_providers.kms import StrictAwsKmsMasterKeyProvider
+        from aws_encryption_sdk.materials_managers.caching import CachingCryptoMaterialsManager
 
         self.name = "esdk-cache-signing" if signing else "esdk-cache"
         self.algorithm = (Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 if signing

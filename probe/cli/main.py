@@ -8,7 +8,7 @@ import typer
 from cryptography.utils import CryptographyDeprecationWarning
 
 from probe import __version__
-from probe.cli import history, lab, scan
+from probe.cli import bench, discover, history, lab, scan
 
 app = typer.Typer(
     name="tlsprobe",
@@ -21,6 +21,8 @@ app.command("scan")(scan.command)
 app.command("diff")(history.diff_command)
 app.command("report")(history.report_command)
 app.command("prune")(history.prune_command)
+app.command("discover")(discover.command)
+app.add_typer(bench.app, name="bench", help="Benchmarks: TLS handshake overhead, KMS data-key caching.")
 app.add_typer(lab.app, name="lab", help="Start, inspect and stop the local lab of TLS endpoints.")
 
 
