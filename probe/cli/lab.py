@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from probe.errors import TlsProbeError
+from probe.lab.cloud_control import start_cloud_daemon, stop_cloud_daemon, sweep_hint
 from probe.lab.definition import DEFAULT_DEFINITION
 from probe.lab.manager import DEFAULT_STATE_DIR, EndpointStatus, lab_status, start_lab, stop_lab
 
@@ -43,16 +44,26 @@ def up(
     state_dir: StateDir = DEFAULT_STATE_DIR,
     only: Annotated[str | None, typer.Option("--only", help="Comma-separated endpoint names (default: all).")] = None,
     definition: Annotated[Path, typer.Option("--definition", help="Lab definition file.")] = DEFAULT_DEFINITION,
+    cloud: Annotated[
+        bool, typer.Option("--cloud", help="Also emulate an AWS account (moto) whose endpoints are the lab's.")
+    ] = False,
 ) -> None:
     """Start the lab endpoints and write state.json, ca.pem and targets.csv to the state directory."""
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
     try:
         state = start_lab(state_dir, names, definition)
         rows = lab_status(state_dir)
+        emulated = start_cloud_daemon(state_dir) if cloud else None
     except TlsProbeError as exc:
         raise _fail(exc) from exc
     _out.print(_status_table(rows, f"tlsprobe lab: {len(state.endpoints)} endpoints up"))
     _out.print(f"lab CA: {state.ca_file}\ntargets: {state.targets_csv}\nstate: {Path(state.state_dir) / 'state.json'}")
+    if emulated is not None:
+        _out.print(
+            f"emulated AWS account: {emulated['endpoint_url']} (regions {', '.join(emulated['regions'])}); "
+            f"sweep it with: {sweep_hint(state_dir)}",
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -69,6 +80,7 @@ def status(state_dir: StateDir = DEFAULT_STATE_DIR) -> None:
 def down(state_dir: StateDir = DEFAULT_STATE_DIR) -> None:
     """Stop every endpoint process of the lab."""
     try:
+        stop_cloud_daemon(state_dir)
         stopped = stop_lab(state_dir)
     except TlsProbeError as exc:
         raise _fail(exc) from exc

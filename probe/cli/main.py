@@ -8,7 +8,7 @@ import typer
 from cryptography.utils import CryptographyDeprecationWarning
 
 from probe import __version__
-from probe.cli import bench, discover, history, lab, scan
+from probe.cli import bench, discover, history, lab, scan, sweep
 
 app = typer.Typer(
     name="tlsprobe",
@@ -22,6 +22,7 @@ app.command("diff")(history.diff_command)
 app.command("report")(history.report_command)
 app.command("prune")(history.prune_command)
 app.command("discover")(discover.command)
+app.command("sweep")(sweep.command)
 app.add_typer(bench.app, name="bench", help="Benchmarks: TLS handshake overhead, KMS data-key caching.")
 app.add_typer(lab.app, name="lab", help="Start, inspect and stop the local lab of TLS endpoints.")
 

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from probe.models import DiscoveryError, EndpointResult, Severity, Target
 from probe.policy import Profile
 from probe.report.outputs import OutputFormat, ReportContext, format_for, render_output
 from probe.scan.engine import Engine
-from probe.scan.pipeline import scan_and_judge
+from probe.scan.pipeline import Judge, scan_and_judge
 from probe.store import Store
 
 
@@ -74,13 +74,11 @@ def _scan_into(
     sweep_id: int,
     engine: Engine,
     targets: Iterable[Target],
-    profile: Profile,
-    waivers: Sequence[object],
+    judge_one: Judge,
     total: int | None,
     extra: Sequence[EndpointResult],
 ) -> None:
     """Scan, judging and recording each endpoint as it completes; raise Interrupted on a signal."""
-    today = date.today()
     for result in extra:
         store.record(sweep_id, result)
 
@@ -107,7 +105,7 @@ def _scan_into(
                 disable=not sys.stderr.isatty(),
             ) as progress:
                 task = progress.add_task("", total=total)
-                async for result in scan_and_judge(engine, targets, profile, waivers, today=today):  # type: ignore[arg-type]
+                async for result in scan_and_judge(engine, targets, judge_one):
                     store.record(sweep_id, result)
                     progress.update(task, advance=1, description=result.observation.target.key[:40])
 
@@ -130,7 +128,7 @@ def execute(
     *,
     engine: Engine,
     profile: Profile,
-    waivers: Sequence[object],
+    judge_one: Judge,
     targets: Iterable[Target],
     total: int | None,
     resume_hint: str,
@@ -156,7 +154,7 @@ def execute(
                 sweep_id = store.begin_sweep(settings.label, profile.slug, total, settings.argv)
             if discovery_errors:
                 store.record_discovery_errors(sweep_id, discovery_errors)
-            _scan_into(store, sweep_id, engine, targets, profile, waivers, total, extra)
+            _scan_into(store, sweep_id, engine, targets, judge_one, total, extra)
         except Interrupted as stop:
             store.finish_sweep(sweep_id, "interrupted")
             kept = len(store.done_keys(sweep_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,8 +33,9 @@ from probe.errors import InputError, TlsProbeError
 from probe.models import Severity, Waiver
 from probe.policy import DEFAULT_PROFILE, Profile, load_profile, load_waivers
 from probe.report.outputs import OutputFormat
-from probe.resolve import DnsResolver, Overrides, Resolver, SystemResolver
+from probe.resolve import DnsResolver, Overrides, Resolver, StaticResolver, SystemResolver
 from probe.scan.engine import Engine, Limits
+from probe.scan.pipeline import policy_judge
 from probe.scan.sslyze_adapter import ScanSettings, SslyzeScanner
 from probe.targets import TargetSpec, split_host_port
 
@@ -56,8 +58,11 @@ class ScanOptions:
 
 
 def parse_dns_server(value: str | None) -> Resolver:
+    """The system resolver, a DNS server at IP[:PORT], or `static`: only --resolve/--connect-to/ip columns."""
     if not value:
         return SystemResolver()
+    if value == "static":
+        return StaticResolver()
     try:
         host, port = split_host_port(value, default_port=53)
     except ValueError as exc:
@@ -134,7 +139,8 @@ ResolveOpt = Annotated[
 ConnectToOpt = Annotated[list[str] | None, typer.Option("--connect-to", help="HOST:PORT:ADDR:PORT2, as curl.")]
 AllIpsOpt = Annotated[bool, typer.Option("--all-ips", help="Scan every A/AAAA address of a name separately.")]
 DnsServerOpt = Annotated[
-    str | None, typer.Option("--dns-server", help="Resolve names with this DNS server (IP[:PORT]).")
+    str | None,
+    typer.Option("--dns-server", help="Resolve names with this DNS server (IP[:PORT]), or 'static': never query DNS."),
 ]
 CaFileOpt = Annotated[Path | None, typer.Option("--ca-file", help="Extra trusted CA certificates (PEM).")]
 PolicyOpt = Annotated[
@@ -246,7 +252,7 @@ def command(
         settings,
         engine=make_engine(options),
         profile=options.profile,
-        waivers=options.waivers,
+        judge_one=policy_judge(options.profile, options.waivers, today=date.today()),
         targets=spec.targets(),
         total=total,
         resume_hint=resume_hint("scan"),

@@ -1,0 +1,171 @@
+"""`tlsprobe sweep`: discover, scan, evaluate and report in one run."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import partial
+from typing import Annotated
+
+import typer
+
+from probe.cli.common import LogFormat, LogFormatOpt, LogLevel, LogLevelOpt, fail_from, setup_logging, stderr
+from probe.cli.discover import (
+    AwsProfileOpt,
+    EndpointUrlOpt,
+    ExternalIdOpt,
+    MaxWorkersOpt,
+    OrgRoleOpt,
+    ProviderName,
+    ProviderOpt,
+    RegionsOpt,
+    RoleArnOpt,
+    ServicesOpt,
+    TargetsOpt,
+    aws_options,
+    run_discovery,
+)
+from probe.cli.history import (
+    DEFAULT_DB,
+    DEFAULT_LABEL,
+    AlertFormatChoice,
+    AlertFormatOpt,
+    AlertOnChoice,
+    AlertOnOpt,
+    AlertWebhookOpt,
+    BaselineOpt,
+    DbOpt,
+    DebounceOpt,
+    LabelOpt,
+    LockTimeoutOpt,
+    MetricsFileOpt,
+    alert_settings,
+)
+from probe.cli.runner import execute
+from probe.cli.scan import (
+    AllIpsOpt,
+    CaFileOpt,
+    ConcurrencyOpt,
+    ConnectToOpt,
+    DeadlineOpt,
+    DnsServerOpt,
+    EngineName,
+    EngineOpt,
+    FailOnErrorOpt,
+    FailOnOpt,
+    FormatOpt,
+    MaxDurationOpt,
+    OutputOpt,
+    PerHostOpt,
+    PolicyOpt,
+    RateOpt,
+    ResolveOpt,
+    ResumeOpt,
+    TimeoutOpt,
+    WaiversOpt,
+    build_options,
+    make_engine,
+    resume_hint,
+    run_settings,
+)
+from probe.discovery import posture_result
+from probe.errors import InputError, TlsProbeError
+from probe.policy import DEFAULT_PROFILE
+from probe.sweep import judge_discovered
+
+ReplicaOpt = Annotated[
+    bool, typer.Option("--require-kms-replica", help="KMS customer keys without a replica are findings.")
+]
+
+
+def command(
+    provider: ProviderOpt = ProviderName.AWS,
+    regions: RegionsOpt = None,
+    aws_profile: AwsProfileOpt = None,
+    role_arn: RoleArnOpt = None,
+    external_id: ExternalIdOpt = None,
+    org_role: OrgRoleOpt = None,
+    endpoint_url: EndpointUrlOpt = None,
+    services: ServicesOpt = None,
+    max_workers: MaxWorkersOpt = 32,
+    targets_file: TargetsOpt = None,
+    require_kms_replica: ReplicaOpt = False,
+    resolve: ResolveOpt = None,
+    connect_to: ConnectToOpt = None,
+    all_ips: AllIpsOpt = False,
+    dns_server: DnsServerOpt = None,
+    ca_file: CaFileOpt = None,
+    policy: PolicyOpt = DEFAULT_PROFILE,
+    waivers: WaiversOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+    fail_on_error: FailOnErrorOpt = False,
+    concurrency: ConcurrencyOpt = 10,
+    per_host: PerHostOpt = 5,
+    rate: RateOpt = None,
+    timeout: TimeoutOpt = 5.0,
+    deadline: DeadlineOpt = 120.0,
+    max_duration: MaxDurationOpt = None,
+    engine: EngineOpt = EngineName.SSLYZE,
+    db: DbOpt = DEFAULT_DB,
+    label: LabelOpt = DEFAULT_LABEL,
+    lock_timeout: LockTimeoutOpt = 30.0,
+    baseline: BaselineOpt = None,
+    debounce: DebounceOpt = 2,
+    alert_webhook: AlertWebhookOpt = None,
+    alert_on: AlertOnOpt = AlertOnChoice.REGRESSION,
+    alert_format: AlertFormatOpt = AlertFormatChoice.JSON,
+    metrics_file: MetricsFileOpt = None,
+    resume: ResumeOpt = None,
+    log_level: LogLevelOpt = LogLevel.WARNING,
+    log_format: LogFormatOpt = LogFormat.TEXT,
+) -> None:
+    """Discover endpoints (AWS or a file), scan them, judge declared and observed configuration, report."""
+    setup_logging(log_level, log_format)
+    try:
+        options = build_options(
+            resolve=resolve or [], connect_to=connect_to or [], dns_server=dns_server, ca_file=ca_file,
+            policy=policy, waivers=waivers, concurrency=concurrency, per_host=per_host, rate=rate,
+            timeout=timeout, deadline=deadline, max_duration=max_duration, all_ips=all_ips,
+        )  # fmt: skip
+        cloud = None
+        if provider == ProviderName.AWS:
+            cloud = aws_options(
+                regions=regions, aws_profile=aws_profile, role_arn=role_arn, external_id=external_id,
+                org_role=org_role, endpoint_url=endpoint_url, services=services, max_workers=max_workers,
+            )  # fmt: skip
+        found = run_discovery(provider, cloud, targets_file)
+    except TlsProbeError as exc:
+        fail_from(exc)
+    except ValueError as exc:  # pydantic validation of the discovery options
+        fail_from(InputError(str(exc).splitlines()[0]))
+    today = date.today()
+    profile = options.profile
+    posture = [
+        posture_result(item, profile, today=today, require_kms_replica=require_kms_replica) for item in found.posture
+    ]
+    stderr.print(
+        f"tlsprobe: discovered {len(found.targets)} endpoints, {len(posture)} ACM/KMS items, "
+        f"{len(found.errors)} discovery errors",
+        markup=False,
+    )
+    settings = run_settings(
+        db=db, label=label, lock_timeout=lock_timeout, baseline=baseline, fail_on=fail_on,
+        fail_on_error=fail_on_error, alerts=alert_settings(alert_webhook, alert_on, alert_format),
+        metrics_file=metrics_file, resume=resume, debounce=debounce, fmt=fmt, outputs=output,
+    )  # fmt: skip
+    code = execute(
+        settings,
+        engine=make_engine(options),
+        profile=profile,
+        judge_one=partial(
+            judge_discovered, profile=profile, waivers=options.waivers, today=today, policies=found.policies
+        ),
+        targets=iter(found.targets),
+        total=len(found.targets),
+        resume_hint=resume_hint("sweep"),
+        discovery_errors=found.errors,
+        extra=posture if resume is None else (),
+    )
+    if code:
+        raise typer.Exit(code)

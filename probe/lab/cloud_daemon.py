@@ -1,0 +1,46 @@
+"""`python -m probe.lab.cloud_daemon STATE_DIR`: the emulated AWS account of `tlsprobe lab up --cloud`.
+
+Runs moto in server mode on 127.0.0.1, seeds the fleet so that its endpoints are the running lab's
+TLS servers, writes STATE_DIR/cloud.json (endpoint URL, regions, --connect-to map, pid) and serves
+until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from probe.lab.cloud import FLEET_REGIONS, SUGGESTED_LAB_ENDPOINTS, seed_fleet, start_cloud
+from probe.lab.manager import load_state
+
+CLOUD_STATE = "cloud.json"
+
+
+def main(state_dir: Path) -> None:
+    state = load_state(state_dir)
+    servers = {e.name: (e.address, e.port) for e in state.endpoints}
+    roles = {role: servers[name] for role, name in SUGGESTED_LAB_ENDPOINTS.items() if name in servers}
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with start_cloud() as cloud:
+        manifest = seed_fleet(cloud.endpoint_url, roles)
+        record = {
+            "pid": os.getpid(),
+            "endpoint_url": cloud.endpoint_url,
+            "regions": list(FLEET_REGIONS),
+            "connect_to": manifest.connect_to(),
+            "manifest": manifest.model_dump(mode="json"),
+        }
+        path = state_dir / CLOUD_STATE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=2))
+        tmp.replace(path)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
