@@ -135,6 +135,8 @@ class Overrides:
             overrides.resolve[(host.lower(), port)] = addresses
         for item in connect_to:
             host, port, rest = _split_override(item, "--connect-to", 4)
+            if not (("]:" in rest) if rest.startswith("[") else rest.count(":") == 1):
+                raise InputError(f"--connect-to {item!r}: expected HOST:PORT:ADDR:PORT2 (IPv6 ADDR in brackets)")
             try:
                 address, port2 = split_host_port(rest)
             except ValueError as exc:
