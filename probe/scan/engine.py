@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,8 @@ from typing import Protocol
 from probe.models import ErrorKind, Observation, ScanError, Target
 from probe.resolve import Overrides, ResolutionError, Resolver, is_ip
 from probe.scan.limits import ConnectionGate, EndpointBudget
+
+log = logging.getLogger(__name__)
 
 DEADLINE_GRACE_S = 2.0  # how long past its deadline a worker thread may take to notice
 
@@ -151,7 +154,16 @@ class Engine:
         results = []
         for address in addresses:
             pinned = target.model_copy(update={"ip": address, "connect_port": port})
-            results.append(await self._scan_one(backend, executor, pinned, run_end))
+            log.debug("scanning %s via %s:%s", pinned.key, address, pinned.dial_port)
+            observation = await self._scan_one(backend, executor, pinned, run_end)
+            log.info(
+                "%s: %s in %.1f s, %d connections",
+                pinned.key,
+                observation.error.kind.value if observation.error else "ok",
+                observation.duration_s,
+                observation.connections,
+            )
+            results.append(observation)
         return results
 
     async def run(self, targets: Iterable[Target]) -> AsyncIterator[Observation]:

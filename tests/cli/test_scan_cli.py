@@ -90,6 +90,6 @@ def test_json_logs_on_stderr_and_python_dash_m(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "127.0.40.2" in result.stdout and "refused" in result.stdout
-    for line in result.stderr.splitlines():
-        if line.startswith("{"):
-            assert {"level", "logger", "message"} <= json.loads(line).keys()
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert any(r["logger"] == "probe.scan.engine" and "refused" in r["message"] for r in records), result.stderr
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
