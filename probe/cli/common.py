@@ -76,16 +76,24 @@ def fail_from(exc: TlsProbeError) -> NoReturn:
     fail(str(exc), exc.exit_code)
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Write a report to `output` atomically, or to stdout."""
+def write_output(content: str | bytes, output: Path | None) -> None:
+    """Write a report (text, or bytes such as Parquet) to `output` atomically, or to stdout."""
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        if isinstance(content, bytes):
+            if sys.stdout.isatty():
+                fail("this format is binary: give --output FILE")
+            sys.stdout.buffer.write(content)
+        else:
+            sys.stdout.write(content if content.endswith("\n") else content + "\n")
         sys.stdout.flush()
         return
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         tmp = output.with_name(output.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
         tmp.replace(output)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -351,21 +350,6 @@ def report_command(
             content = render_report(store, sweep_id, format)
         except TlsProbeError as exc:
             fail_from(exc)
-    if isinstance(content, bytes):
-        if output is None:
-            if sys.stdout.isatty():
-                fail("parquet is binary: give --output FILE")
-            sys.stdout.buffer.write(content)
-            sys.stdout.flush()
-            return
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            tmp = output.with_name(output.name + ".tmp")
-            tmp.write_bytes(content)
-            tmp.replace(output)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror or exc}")
-        return
     write_output(content, output)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from probe.cli.common import fail, fail_from, stderr, write_output
+from probe.cli.common import fail_from, stderr, write_output
 from probe.cli.history import AlertSettings, finish_run
 from probe.errors import TlsProbeError
 from probe.models import DiscoveryError, EndpointResult, Severity, Target
@@ -202,25 +202,10 @@ def execute(
     return outcome.exit_code
 
 
-def _write_bytes_or_text(content: str | bytes, path: Path | None) -> None:
-    if isinstance(content, str):
-        write_output(content, path)
-        return
-    if path is None:
-        fail("parquet is binary: give --output FILE.parquet")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(content)
-        tmp.replace(path)
-    except OSError as exc:
-        fail(f"cannot write {path}: {exc.strerror or exc}")
-
-
 def _write_reports(settings: RunSettings, results: list[EndpointResult], context: ReportContext) -> None:
     """--output files by suffix; stdout gets the table after files, else --format (table on a terminal)."""
     for path in settings.outputs:
-        _write_bytes_or_text(render_output(format_for(path, settings.fmt), results, context), path)
+        write_output(render_output(format_for(path, settings.fmt), results, context), path)
     if settings.outputs:
         ok = sum(1 for r in results if r.observation.status == "ok")
         stderr.print(f"{len(results)} endpoints ({ok} ok); wrote {', '.join(map(str, settings.outputs))}", markup=False)
@@ -229,4 +214,4 @@ def _write_reports(settings: RunSettings, results: list[EndpointResult], context
         fmt = settings.fmt or (OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSON)
     width = stderr.width if sys.stdout.isatty() else 150
     table_context = ReportContext(**{**context.__dict__, "width": width})
-    _write_bytes_or_text(render_output(fmt, results, table_context), None)
+    write_output(render_output(fmt, results, table_context), None)
