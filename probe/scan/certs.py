@@ -20,6 +20,11 @@ def _safe_name(name_getter: object) -> str:
         return "<undecodable name>"
 
 
+def load_pem_chain(pems: list[str]) -> list[x509.Certificate]:
+    """Certificates of a served chain given as PEM strings (leaf first)."""
+    return [x509.load_pem_x509_certificate(pem.encode("ascii")) for pem in pems]
+
+
 def subject_of(cert: x509.Certificate) -> str:
     return _safe_name(cert.subject)
 

@@ -13,6 +13,7 @@ import ssl
 from probe.models import ErrorKind, ScanError
 from probe.scan.limits import ConnectionGate, DeadlineExceeded
 
+CLIENT_MAX_CERT_LIST = 100 * 1024  # OpenSSL's default limit on a peer's certificate list (nassl and ssl use it)
 ALERTS = {
     10: "unexpected_message",
     20: "bad_record_mac",
@@ -83,6 +84,19 @@ def classify_reply(data: bytes) -> ScanError:
     return ScanError(kind=ErrorKind.NOT_TLS, message=f"not TLS: server sent {_printable(data)!r}")
 
 
+def _flight_size(sock: socket.socket, data: bytes) -> int:
+    """Bytes the server sends after our ClientHello before it falls silent (capped just past the limit)."""
+    size = len(data)
+    sock.settimeout(0.5)
+    with contextlib.suppress(OSError):
+        while size <= CLIENT_MAX_CERT_LIST:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            size += len(chunk)
+    return size
+
+
 def diagnose(gate: ConnectionGate, ip: str, port: int, sni: str | None, timeout: float) -> ScanError | None:
     """Open one connection, send a ClientHello, classify the reply; None when nothing can be said."""
     try:
@@ -110,6 +124,12 @@ def diagnose(gate: ConnectionGate, ip: str, port: int, sni: str | None, timeout:
             if not chunk:
                 break
             data += chunk
+        if data[:1] == b"\x16" and _flight_size(sock, data) > CLIENT_MAX_CERT_LIST:
+            return ScanError(
+                kind=ErrorKind.TLS_ALERT,
+                message="server's handshake flight exceeds the 100 KiB a TLS client accepts "
+                "(certificate chain too large): no handshake could complete",
+            )
         return classify_reply(data)
     except ConnectionResetError:
         return ScanError(kind=ErrorKind.RESET, message="connection reset by the server during the handshake")

@@ -15,6 +15,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from asyncio_throttle import Throttler
 
@@ -49,9 +50,13 @@ class EndpointBudget:
 
 
 class _GatedSocket(socket.socket):
-    """A socket that gives its per-host slot back when closed (once)."""
+    """A socket that gives its per-host slot back when closed (once) and never blocks past its endpoint's
+    deadline: every send and receive is bounded by the time left, whatever per-call timeout was asked for,
+    so a server dripping one byte a second cannot keep a worker thread (and its descriptor) forever."""
 
     _release: Callable[[], None] | None = None
+    _budget: EndpointBudget | None = None
+    _wanted_timeout: float | None = None
 
     def close(self) -> None:
         release, self._release = self._release, None
@@ -60,6 +65,36 @@ class _GatedSocket(socket.socket):
         finally:
             if release is not None:
                 release()
+
+    def settimeout(self, value: float | None) -> None:
+        self._wanted_timeout = value
+        super().settimeout(value)
+
+    def _bound(self) -> None:
+        budget = self._budget
+        if budget is None:
+            return
+        remaining = budget.remaining()
+        if remaining <= 0 or budget.cancelled.is_set():
+            raise TimeoutError("endpoint deadline reached")
+        wanted = self._wanted_timeout
+        super().settimeout(remaining if wanted is None else min(wanted, remaining))
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self._bound()
+        return super().recv(bufsize, flags)
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self._bound()
+        return super().recv_into(buffer, nbytes, flags)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        self._bound()
+        return super().send(data, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self._bound()
+        super().sendall(data, flags)
 
 
 class ConnectionGate:
@@ -155,6 +190,7 @@ class ConnectionGate:
             release()
             raise
         sock._release = release
+        sock._budget = budget
         weakref.finalize(sock, release)  # a socket dropped without close() still frees its slot
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

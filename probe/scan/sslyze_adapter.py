@@ -29,6 +29,8 @@ from sslyze import (
     ServerScanStatusEnum,
 )
 from sslyze.connection_helpers import tls_connection
+from sslyze.plugins.openssl_cipher_suites import cipher_suites as sslyze_suites
+from sslyze.plugins.openssl_cipher_suites._tls12_workaround import WorkaroundForTls12ForCipherSuites
 from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
 from probe.models import (
@@ -106,6 +108,8 @@ class ScanSettings:
     ca_file: Path | None = None
     suites: bool = True  # run the per-version cipher suite commands
     checks: bool = True  # certificate, groups, vulnerabilities
+    groups: bool | None = None  # ELLIPTIC_CURVES: None = with the checks; False = never; True = always
+    suite_versions: tuple[str, ...] | None = None  # with suites: only these versions (None = all)
 
 
 class SslyzeScanner:
@@ -124,9 +128,11 @@ class SslyzeScanner:
         started = time.monotonic()
         commands: set[Any] = set()
         if self.settings.suites:
-            commands |= set(SUITE_COMMANDS.values())
+            commands |= {SUITE_COMMANDS[v] for v in self._suite_versions()}
         if self.settings.checks:
-            commands |= CHECK_COMMANDS
+            commands |= CHECK_COMMANDS - {ScanCommand.ELLIPTIC_CURVES}
+        if self.settings.groups or (self.settings.groups is None and self.settings.checks):
+            commands.add(ScanCommand.ELLIPTIC_CURVES)
         location = ServerNetworkLocation(
             hostname=target.sni or target.host, port=target.dial_port, ip_address=target.ip
         )
@@ -170,6 +176,9 @@ class SslyzeScanner:
             update={"connections": budget.connections, "duration_s": round(time.monotonic() - started, 3)}
         )
 
+    def _suite_versions(self) -> tuple[str, ...]:
+        return self.settings.suite_versions if self.settings.suite_versions is not None else tuple(SUITE_COMMANDS)
+
     # -- errors -------------------------------------------------------------------------------------------
     def _connectivity_error(
         self, target: Target, trace: TracebackException | None, budget: EndpointBudget
@@ -197,6 +206,8 @@ class SslyzeScanner:
         suites: dict[str, tuple[str, ...]] = {}
         dh_bits: int | None = None
         for version, attr in _ATTEMPT_FIELD.items():
+            if self.settings.suites and version not in self._suite_versions():
+                continue
             attempt = getattr(attempts, attr)
             if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
                 if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
@@ -217,7 +228,7 @@ class SslyzeScanner:
                 client_auth = "required"
             elif probing.client_auth_requirement == ClientAuthRequirementEnum.OPTIONAL:
                 client_auth = "optional"
-        certificates = self._certificates(target, attempts.certificate_info, notes)
+        certificates = self._certificates(target, result, notes)
         groups: tuple[str, ...] = ()
         curves = attempts.elliptic_curves
         if curves.status == ScanCommandAttemptStatusEnum.COMPLETED and curves.result.supported_curves:
@@ -226,7 +237,7 @@ class SslyzeScanner:
             notes.append(f"groups: {_attempt_error(curves)}")
         vulns = self._vulnerabilities(attempts, notes)
         preference = None
-        if self.settings.suites and probing is not None:
+        if self.settings.suites and self.settings.suite_versions is None and probing is not None:
             preference = self._preference(result, suites, notes)
         if self.settings.suites and not versions:
             return Observation(
@@ -241,7 +252,7 @@ class SslyzeScanner:
             target=target,
             status="ok",
             engine=self.engine,
-            tls_versions={v: versions.get(v, False) for v in SUITE_COMMANDS} if self.settings.suites else {},
+            tls_versions={v: versions.get(v, False) for v in self._suite_versions()} if self.settings.suites else {},
             cipher_suites=suites,
             cipher_preference=preference,
             key_exchange_groups=groups,
@@ -252,19 +263,18 @@ class SslyzeScanner:
             notes=tuple(notes),
         )
 
-    def _certificates(self, target: Target, attempt: Any, notes: list[str]) -> tuple[CertificateInfo, ...]:
+    def _certificates(self, target: Target, result: Any, notes: list[str]) -> tuple[CertificateInfo, ...]:
+        attempt = result.scan_result.certificate_info
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
             if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
                 notes.append(f"certificates: {_attempt_error(attempt)}")
+                return self._raw_certificates(target, result, notes)
             return ()
         infos: list[CertificateInfo] = []
         for deployment in attempt.result.certificate_deployments:
             chain = list(deployment.received_certificate_chain)
             if not chain:
                 continue
-            leaf = chain[0]
-            key_type, bits, curve = certs.key_facts(leaf)
-            not_before, not_after, days = certs.validity(leaf)
             trusted = any(p.was_validation_successful for p in deployment.path_validation_results) or (
                 certs.chain_reaches_anchor(
                     chain, [certs.anchors_from(str(p.trust_store.path)) for p in deployment.path_validation_results]
@@ -274,31 +284,36 @@ class SslyzeScanner:
             if not trusted:
                 errors = {p.validation_error for p in deployment.path_validation_results if p.validation_error}
                 trust_error = "; ".join(sorted(str(e) for e in errors))[:200] or "no trusted path"
-            infos.append(
-                CertificateInfo(
-                    subject=certs.subject_of(leaf),
-                    issuer=certs.issuer_of(leaf),
-                    sans=certs.sans_of(leaf),
-                    key_type=key_type,
-                    key_bits=bits,
-                    curve=curve,
-                    signature_hash=certs.signature_hash(leaf),
-                    not_before=not_before,
-                    not_after=not_after,
-                    days_to_expiry=days,
-                    chain_trusted=trusted,
-                    trust_error=trust_error,
-                    hostname_match=certs.hostname_matches(leaf, target.sni or target.host),
-                    self_signed=certs.is_self_signed(leaf),
-                    serial=format(leaf.serial_number, "x"),
-                    fingerprint_sha256=certs.fingerprint(leaf),
-                    chain=tuple(certs.subject_of(c) for c in chain),
-                    chain_signature_hashes=tuple(
-                        certs.signature_hash(c) for c in chain if c is leaf or not certs.is_self_signed(c)
-                    ),
-                )
-            )
+            infos.append(_certificate_info(target, chain, trusted, trust_error))
         return tuple(infos)
+
+    def _raw_certificates(self, target: Target, result: Any, notes: list[str]) -> tuple[CertificateInfo, ...]:
+        """sslyze could not analyse the certificate (a hostile one: unparsable extensions, odd strings): read
+        the served chain with one more handshake and take the facts our tolerant parsers can get, so that
+        the endpoint is still judged on its certificate rather than passing for want of one."""
+        info = ServerConnectivityInfo(
+            server_location=result.server_location,
+            network_configuration=result.network_configuration,
+            tls_probing_result=result.connectivity_result,
+        )
+        try:
+            connection = info.get_preconfigured_tls_connection()
+            try:
+                connection.connect(should_retry_connection=False)
+                chain = certs.load_pem_chain(connection.ssl_client.get_received_chain())
+            finally:
+                connection.close()
+        except Exception as exc:  # the fallback is best effort: say why there are no certificate facts
+            notes.append(f"certificates: served chain unreadable ({type(exc).__name__})")
+            return ()
+        if not chain:
+            return ()
+        stores = [certs.anchors_from(str(_default_trust_store()))]
+        if self.settings.ca_file:
+            stores.append(certs.anchors_from(str(self.settings.ca_file)))
+        trusted = certs.chain_reaches_anchor(chain, stores)
+        notes.append("certificates: judged from the raw served chain")
+        return (_certificate_info(target, chain, trusted, None if trusted else "no trusted path"),)
 
     def _vulnerabilities(self, attempts: Any, notes: list[str]) -> Vulnerabilities:
         def done(attempt: Any, label: str) -> Any:
@@ -337,7 +352,10 @@ class SslyzeScanner:
         attempt = getattr(result.scan_result, _ATTEMPT_FIELD[version])
         accepted = attempt.result.accepted_cipher_suites
         names = {a.cipher_suite.openssl_name: a.cipher_suite for a in accepted}
-        first, second = list(names)[:2]
+        # both suites must be ones the legacy client can offer (it silently drops e.g. CHACHA20 at TLS 1.2)
+        legacy_names = [n for n in names if WorkaroundForTls12ForCipherSuites.requires_legacy_openssl(n)]
+        use_legacy = len(legacy_names) >= 2 or version != "TLSv1.2"
+        first, second = (legacy_names if use_legacy and len(legacy_names) >= 2 else list(names))[:2]
         info = ServerConnectivityInfo(
             server_location=result.server_location,
             network_configuration=result.network_configuration,
@@ -347,7 +365,7 @@ class SslyzeScanner:
         try:
             for order in (f"{first}:{second}", f"{second}:{first}"):
                 connection = info.get_preconfigured_tls_connection(
-                    override_tls_version=_TLS_VERSION_ENUM[version], should_use_legacy_openssl=True
+                    override_tls_version=_TLS_VERSION_ENUM[version], should_use_legacy_openssl=use_legacy
                 )
                 connection.ssl_client.set_cipher_list(order)
                 try:
@@ -359,6 +377,78 @@ class SslyzeScanner:
             notes.append(f"cipher preference: {type(exc).__name__}")
             return None
         return "server" if chosen[0] == chosen[1] else "client"
+
+
+@dataclass(frozen=True)
+class CatalogueSuite:
+    """A cipher suite sslyze tests for one version: its IANA name, OpenSSL name and the nassl client it needs."""
+
+    iana: str
+    openssl: str
+    legacy: bool  # True: nassl's legacy OpenSSL client (as sslyze's per-suite test); False: the modern one
+
+
+def suite_catalogue() -> dict[str, tuple[CatalogueSuite, ...]]:
+    """Every suite sslyze's per-suite test covers, per version, with the client sslyze uses for it."""
+    catalogue: dict[str, tuple[CatalogueSuite, ...]] = {}
+    for version, command in SUITE_COMMANDS.items():
+        tls_version = TlsVersionEnum[command.name.replace("_CIPHER_SUITES", "")]
+        suites = sslyze_suites.CipherSuitesRepository.get_all_cipher_suites(tls_version)
+        entries = []
+        for suite in sorted(suites, key=lambda s: s.name):
+            if version == "TLSv1.3":
+                legacy = False
+            elif version == "TLSv1.2":
+                legacy = WorkaroundForTls12ForCipherSuites.requires_legacy_openssl(suite.openssl_name)
+            else:
+                legacy = True
+            entries.append(CatalogueSuite(iana=suite.name, openssl=suite.openssl_name, legacy=legacy))
+        catalogue[version] = tuple(entries)
+    return catalogue
+
+
+def iana_suite_name(version: str, openssl_name: str) -> str | None:
+    """The IANA name sslyze reports for an OpenSSL suite name negotiated at `version` (None when unknown)."""
+    if openssl_name.startswith("TLS_"):
+        return openssl_name
+    tls_version = TlsVersionEnum[SUITE_COMMANDS[version].name.replace("_CIPHER_SUITES", "")]
+    mapping: dict[Any, dict[str, str]] = getattr(sslyze_suites, "_OPENSSL_TO_RFC_NAMES_MAPPING", {})
+    return mapping.get(tls_version, {}).get(openssl_name)
+
+
+def _default_trust_store() -> Path:
+    from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import TrustStoresRepository
+
+    return Path(TrustStoresRepository.get_default().get_main_store().path)
+
+
+def _certificate_info(target: Target, chain: list[Any], trusted: bool, trust_error: str | None) -> CertificateInfo:
+    """CertificateInfo of a served chain (leaf first), with facts from the tolerant `certs` helpers."""
+    leaf = chain[0]
+    key_type, bits, curve = certs.key_facts(leaf)
+    not_before, not_after, days = certs.validity(leaf)
+    return CertificateInfo(
+        subject=certs.subject_of(leaf),
+        issuer=certs.issuer_of(leaf),
+        sans=certs.sans_of(leaf),
+        key_type=key_type,
+        key_bits=bits,
+        curve=curve,
+        signature_hash=certs.signature_hash(leaf),
+        not_before=not_before,
+        not_after=not_after,
+        days_to_expiry=days,
+        chain_trusted=trusted,
+        trust_error=trust_error,
+        hostname_match=certs.hostname_matches(leaf, target.sni or target.host),
+        self_signed=certs.is_self_signed(leaf),
+        serial=format(leaf.serial_number, "x"),
+        fingerprint_sha256=certs.fingerprint(leaf),
+        chain=tuple(certs.subject_of(c) for c in chain),
+        chain_signature_hashes=tuple(
+            certs.signature_hash(c) for c in chain if c is leaf or not certs.is_self_signed(c)
+        ),
+    )
 
 
 def _attempt_error(attempt: Any) -> str:

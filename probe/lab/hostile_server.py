@@ -1,0 +1,210 @@
+"""One hostile lab endpoint as its own process: `python -m probe.lab.hostile_server SPEC.json`.
+
+Kinds: tarpit, slow_drip, reset_after_hello, garbage, fatal_alert, accept_close, ssh_banner, counter
+(counts connections into `count_file`, answers nothing) and tls (optionally requiring SNI, optionally
+answering every HTTP request with a 301 to `redirect_to`). Binds the spec's address (IPv4 or IPv6),
+writes `ready_file` ({"port", "pid"}), then serves until killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import socket
+import ssl
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HOLD_S = 600.0
+DRIP_INTERVAL_S = 1.0
+MAX_CONNECTIONS = 512
+# A ServerHello record header promising 16 KiB: a client waits for the rest, one byte a second.
+DRIP_BYTES = b"\x16\x03\x03\x40\x00\x02\x00\x3f\xfc\x03\x03" + bytes(range(32)) * 8
+ALERT_HANDSHAKE_FAILURE = b"\x15\x03\x03\x00\x02\x02\x28"
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n"
+
+
+def _hold(conn: socket.socket) -> None:
+    conn.settimeout(HOLD_S)
+    deadline = time.monotonic() + HOLD_S
+    with contextlib.suppress(OSError):
+        while time.monotonic() < deadline and conn.recv(4096):
+            pass
+
+
+def serve_tarpit(conn: socket.socket) -> None:
+    _hold(conn)
+
+
+def serve_slow_drip(conn: socket.socket) -> None:
+    conn.settimeout(HOLD_S)
+    for byte in DRIP_BYTES:
+        conn.sendall(bytes([byte]))
+        time.sleep(DRIP_INTERVAL_S)
+    _hold(conn)
+
+
+def serve_reset_after_hello(conn: socket.socket) -> None:
+    conn.recv(4096)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+def garbage(seed: int, size: int = 512) -> bytes:
+    """Random bytes that start like no protocol (first byte 0x80-0xff: no TLS record, no banner)."""
+    rng = random.Random(seed)
+    data = bytearray(rng.randbytes(size))
+    data[0] |= 0x80
+    return bytes(data)
+
+
+def serve_garbage(conn: socket.socket) -> None:
+    conn.recv(4096)
+    conn.sendall(garbage(int(time.monotonic_ns())))
+
+
+def serve_fatal_alert(conn: socket.socket) -> None:
+    conn.recv(4096)
+    conn.sendall(ALERT_HANDSHAKE_FAILURE)
+
+
+def serve_accept_close(conn: socket.socket) -> None:
+    return None
+
+
+def serve_ssh_banner(conn: socket.socket) -> None:
+    conn.sendall(SSH_BANNER)
+    conn.recv(4096)  # an SSH server drops a peer that speaks something else
+    conn.sendall(b"Invalid SSH identification string.\r\n")
+
+
+def _counter(count_file: Path) -> Callable[[socket.socket], None]:
+    lock = threading.Lock()
+    count = [0]
+
+    def serve_counter(conn: socket.socket) -> None:
+        with lock:
+            count[0] += 1
+            tmp = count_file.with_suffix(".tmp")
+            tmp.write_text(str(count[0]), encoding="utf-8")
+            tmp.replace(count_file)
+        _hold(conn)
+
+    count_file.write_text("0", encoding="utf-8")
+    return serve_counter
+
+
+def _tls_context(spec: dict[str, Any]) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("ECDHE+AESGCM")
+    for cert in spec["certificates"]:
+        ctx.load_cert_chain(cert["cert"], cert["key"])
+    if spec.get("sni_required"):
+        wanted = spec.get("sni_name")
+
+        def need_sni(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> int | None:
+            if name is None or (wanted and name != wanted):
+                return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+            return None
+
+        ctx.sni_callback = need_sni  # type: ignore[assignment]
+    return ctx
+
+
+def _read_request(tls: ssl.SSLSocket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < 16384:
+        chunk = tls.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _tls(spec: dict[str, Any]) -> Callable[[socket.socket], None]:
+    ctx = _tls_context(spec)
+    location = spec.get("redirect_to")
+    if location:
+        answer = (f"HTTP/1.1 301 Moved Permanently\r\nLocation: {location}\r\nContent-Length: 0\r\n"
+                  "Connection: close\r\n\r\n").encode()
+    else:
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+    def serve_tls(conn: socket.socket) -> None:
+        with ctx.wrap_socket(conn, server_side=True) as tls:
+            if _read_request(tls):
+                tls.sendall(answer)
+
+    return serve_tls
+
+
+HANDLERS: dict[str, Callable[[socket.socket], None]] = {
+    "tarpit": serve_tarpit,
+    "slow_drip": serve_slow_drip,
+    "reset_after_hello": serve_reset_after_hello,
+    "garbage": serve_garbage,
+    "fatal_alert": serve_fatal_alert,
+    "accept_close": serve_accept_close,
+    "ssh_banner": serve_ssh_banner,
+}
+
+
+def make_handler(spec: dict[str, Any]) -> Callable[[socket.socket], None]:
+    kind = spec["kind"]
+    if kind == "tls":
+        return _tls(spec)
+    if kind == "counter":
+        return _counter(Path(spec["count_file"]))
+    if kind in HANDLERS:
+        return HANDLERS[kind]
+    raise ValueError(f"unknown hostile endpoint kind {kind!r}")
+
+
+def _guarded(handler: Callable[[socket.socket], None], conn: socket.socket, slots: threading.BoundedSemaphore) -> None:
+    try:
+        conn.settimeout(30.0)
+        handler(conn)
+    except (OSError, ssl.SSLError, ValueError):
+        pass
+    finally:
+        conn.close()
+        slots.release()
+
+
+def serve(spec: dict[str, Any]) -> None:
+    """Bind, announce the port through the ready file, then accept forever (one thread per connection)."""
+    handler = make_handler(spec)
+    family = socket.AF_INET6 if ":" in spec["address"] else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((spec["address"], int(spec["port"])))
+    listener.listen(256)
+    ready = Path(spec["ready_file"])
+    tmp = ready.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"port": listener.getsockname()[1], "pid": os.getpid()}), encoding="utf-8")
+    tmp.replace(ready)
+    slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+    while True:
+        conn, _ = listener.accept()
+        if not slots.acquire(blocking=False):
+            conn.close()
+            continue
+        threading.Thread(target=_guarded, args=(handler, conn, slots), daemon=True).start()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m probe.lab.hostile_server SPEC.json", file=sys.stderr)
+        return 2
+    serve(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
