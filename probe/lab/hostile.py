@@ -137,7 +137,7 @@ def load_hostile_definition(path: Path = DEFAULT_HOSTILE_DEFINITION) -> HostileD
 def _issue(ca: LabCA, endpoint: HostileEndpointDef, certs_dir: Path) -> list[dict[str, str]]:
     host = endpoint.host or endpoint.address
     prefix = certs_dir / endpoint.name
-    sans = (host,) if endpoint.host else (endpoint.address,)
+    sans = tuple(n for n in (host, endpoint.sni_name) if n)
     if endpoint.cert == "hostile_strings":
         cert, key = hostile_certs.issue_hostile_strings(host, prefix)
     elif endpoint.cert == "huge_chain":
