@@ -148,7 +148,7 @@ BROKEN = {
     "bad error kind": lambda d: d["endpoints"][3]["error"].update(kind="exploded"),
     "error without error object": lambda d: d["endpoints"][3].update(error=None),
     "ok with an error object": lambda d: d["endpoints"][0].update(error={"kind": "timeout", "message": "x"}),
-    "errored but compliant": lambda d: d["endpoints"][3].update(compliant=True),
+    "errored with a string compliant": lambda d: d["endpoints"][3].update(compliant="yes"),
     "port out of range": lambda d: d["endpoints"][0]["target"].update(port=70000),
     "missing tls version": lambda d: d["endpoints"][0]["tls_versions"].pop("SSLv2"),
     "string connections": lambda d: d["endpoints"][0].update(connections="57"),
