@@ -34,14 +34,16 @@ from probe.models import Severity, Waiver
 from probe.policy import DEFAULT_PROFILE, Profile, load_profile, load_waivers
 from probe.report.outputs import OutputFormat
 from probe.resolve import DnsResolver, Overrides, Resolver, StaticResolver, SystemResolver
-from probe.scan.engine import Engine, Limits
+from probe.scan.engine import BackendFactory, Engine, Limits
+from probe.scan.fast import FastScanner
 from probe.scan.pipeline import policy_judge
 from probe.scan.sslyze_adapter import ScanSettings, SslyzeScanner
 from probe.targets import TargetSpec, split_host_port
 
 
 class EngineName(StrEnum):
-    SSLYZE = "sslyze"
+    FAST = "fast"  # suites and groups by elimination, certificates and vulnerabilities by sslyze
+    SSLYZE = "sslyze"  # sslyze alone: one handshake per suite and per curve
 
 
 @dataclass(frozen=True)
@@ -118,9 +120,15 @@ def build_options(
     )
 
 
-def make_engine(options: ScanOptions) -> Engine:
+def make_engine(options: ScanOptions, engine: EngineName = EngineName.FAST) -> Engine:
+    """The async engine with the chosen scanner back-end (fast by default)."""
+    backend: BackendFactory = (
+        (lambda gate: FastScanner(gate, options.settings))
+        if engine == EngineName.FAST
+        else (lambda gate: SslyzeScanner(gate, options.settings))
+    )
     return Engine(
-        lambda gate: SslyzeScanner(gate, options.settings),
+        backend,
         options.resolver,
         limits=options.limits,
         overrides=options.overrides,
@@ -198,7 +206,7 @@ def command(
     timeout: TimeoutOpt = 5.0,
     deadline: DeadlineOpt = 120.0,
     max_duration: MaxDurationOpt = None,
-    engine: EngineOpt = EngineName.SSLYZE,
+    engine: EngineOpt = EngineName.FAST,
     db: DbOpt = DEFAULT_DB,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
@@ -250,7 +258,7 @@ def command(
     )
     code = execute(
         settings,
-        engine=make_engine(options),
+        engine=make_engine(options, engine),
         profile=options.profile,
         judge_one=policy_judge(options.profile, options.waivers, today=date.today()),
         targets=spec.targets(),

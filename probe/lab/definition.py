@@ -56,6 +56,12 @@ class ServerDef(_Strict):
     dh_group: str | None = Field(default=None, description="OpenSSL named DH group for DHE suites, e.g. ffdhe2048")
     client_auth: Literal["none", "required"] = "none"
     certificates: tuple[CertDef, ...] = (CertDef(),)
+    cipher_preference: Literal["server", "client"] = "server"
+    reset_hello_sizes: tuple[int, int] | None = Field(
+        default=None,
+        description="reset a connection whose first TLS record length (bytes) is in [low, high], as F5 devices "
+        "did with 256-511 byte ClientHellos (RFC 7685)",
+    )
 
 
 class ExpectedFinding(_Strict):

@@ -260,6 +260,8 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
         "dh_params": str(dh_file) if dh_file else None,
         "client_ca": str(ca.cert_path) if server.client_auth == "required" else None,
         "certificates": [{"cert": c.cert_file, "key": c.key_file} for c in certs],
+        "cipher_preference": server.cipher_preference,
+        "reset_hello_sizes": server.reset_hello_sizes,
     }
     spec_file.write_text(json.dumps(spec, indent=2), encoding="utf-8")
     return _Prepared(

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -49,7 +50,11 @@ def build_context(spec: dict[str, Any]) -> ssl.SSLContext:
         ctx.minimum_version = _VERSIONS[spec["min_version"]]
         ctx.maximum_version = _VERSIONS[spec["max_version"]]
     ctx.set_ciphers(spec["ciphers"])  # before loading keys: @SECLEVEL=0 admits RSA-1024, SHA-1, small DH
-    ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_COMPRESSION
+    ctx.options |= ssl.OP_NO_COMPRESSION
+    if spec.get("cipher_preference", "server") == "server":
+        ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    else:
+        ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE  # Python sets it by default on server contexts
     if spec.get("dh_params"):
         ctx.load_dh_params(spec["dh_params"])
     for cert in spec["certificates"]:
@@ -70,7 +75,33 @@ def _read_request(sock: socket.socket | ssl.SSLSocket, limit: int = 16384) -> by
     return data
 
 
-def serve_tls(conn: socket.socket, ctx: ssl.SSLContext) -> None:
+def first_record_length(conn: socket.socket) -> int | None:
+    """Length of the first TLS record the client sent (peeked, not consumed); None if it is not a TLS record."""
+    head = b""
+    deadline = time.monotonic() + IO_TIMEOUT_S
+    while len(head) < 5 and time.monotonic() < deadline:
+        head = conn.recv(5, socket.MSG_PEEK)
+        if not head:
+            return None
+        if len(head) < 5:
+            time.sleep(0.001)
+    if len(head) < 5 or head[0] != 0x16:
+        return None
+    return int.from_bytes(head[3:5], "big")
+
+
+def reset(conn: socket.socket) -> None:
+    """Close with a TCP RST (SO_LINGER 0), as a device that drops an oversized ClientHello does."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+def serve_tls(conn: socket.socket, ctx: ssl.SSLContext, reset_sizes: tuple[int, int] | None = None) -> None:
+    if reset_sizes is not None:
+        length = first_record_length(conn)
+        if length is not None and reset_sizes[0] <= length <= reset_sizes[1]:
+            reset(conn)
+            return
     with ctx.wrap_socket(conn, server_side=True) as tls:
         request = _read_request(tls)
         if request:
@@ -115,7 +146,9 @@ def make_handler(spec: dict[str, Any]) -> Callable[[socket.socket], None]:
     kind = spec["kind"]
     if kind == "tls":
         ctx = build_context(spec)
-        return lambda conn: serve_tls(conn, ctx)
+        sizes = spec.get("reset_hello_sizes")
+        window = (int(sizes[0]), int(sizes[1])) if sizes else None
+        return lambda conn: serve_tls(conn, ctx, window)
     if kind == "plain_http":
         return serve_plain_http
     if kind == "tarpit":

@@ -106,6 +106,7 @@ def endpoint_truth(endpoint: EndpointDef, certificates: tuple[CertTruth, ...]) -
     return EndpointTruth(
         tls_versions=versions,
         cipher_suites={v: tuple(names) for v, names in suites.items()},
+        cipher_preference=server.cipher_preference,
         key_exchange_groups=server.groups if uses_groups else (),
         dh_bits=DH_GROUP_BITS.get(server.dh_group) if (server.dh_group and uses_dh) else None,
         client_auth=server.client_auth,

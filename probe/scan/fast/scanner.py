@@ -1,0 +1,209 @@
+"""The fast back-end: suites and groups by elimination (nassl), certificates and vulnerabilities by sslyze.
+
+One TLS 1.3 offer first tells a dead or non-TLS endpoint apart at the cost of one connection; then sslyze's
+checks (no per-suite or per-curve tests) run beside the elimination chains. Versions with an anomaly go to
+sslyze's per-suite test. `connections` counts every connection of both parts.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import cache, partial
+
+from nassl.ssl_client import OpenSslVersionEnum, SslClient
+
+from probe.models import ErrorKind, Observation, ScanError, Target
+from probe.scan.diagnose import diagnose
+from probe.scan.fast.enumerate import (
+    PREFERENCE_VERSIONS,
+    VERSIONS,
+    Enumeration,
+    Enumerator,
+    catalogue,
+    initial_chains,
+    suite_offer,
+)
+from probe.scan.fast.handshake import Answer, Offer, Reply, group_name, handshake
+from probe.scan.limits import ConnectionGate, DeadlineExceeded, EndpointBudget
+from probe.scan.sslyze_adapter import GROUP_NAMES, ScanSettings, SslyzeScanner
+
+ENGINE = "fast"
+
+
+@cache
+def modern_tls12_names() -> frozenset[str]:
+    """OpenSSL names the modern nassl client can offer at TLS 1.2."""
+    client = SslClient(ssl_version=OpenSslVersionEnum.TLSV1_2)
+    client.set_cipher_list("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    return frozenset(client.get_cipher_list())
+
+
+class FastScanner:
+    """Back-end for the engine: elimination for suites and groups, sslyze for everything else."""
+
+    engine = ENGINE
+
+    def __init__(self, gate: ConnectionGate, settings: ScanSettings) -> None:
+        self.gate = gate
+        self.settings = settings
+        self.checks = SslyzeScanner(gate, replace(settings, suites=False, checks=True, groups=False))
+        catalogue()  # build sslyze's suite lists once, before worker threads race for it
+
+    def scan(self, target: Target, budget: EndpointBudget) -> Observation:
+        """Scan one endpoint; never raises for server behaviour."""
+        assert target.ip is not None, "targets are resolved before scanning"
+        started = time.monotonic()
+        self.gate.register(target.ip, target.dial_port, budget)
+        try:
+            observation = self._scan(target, budget)
+        except DeadlineExceeded:
+            observation = _error(target, ErrorKind.TIMEOUT, "deadline reached during the enumeration")
+        finally:
+            self.gate.unregister(target.ip, target.dial_port, budget)
+        return observation.model_copy(
+            update={"connections": budget.connections, "duration_s": round(time.monotonic() - started, 3)}
+        )
+
+    def _probe(self, target: Target) -> partial[Reply]:
+        assert target.ip is not None
+        sni = target.sni or target.host
+        return partial(handshake, self.gate, target.ip, target.dial_port, sni, timeout=self.settings.timeout)
+
+    def _scan(self, target: Target, budget: EndpointBudget) -> Observation:
+        probe = self._probe(target)
+        tls13 = initial_chains("TLSv1.3")[0]
+        first_offer = suite_offer("TLSv1.3", tls13.legacy, tls13.remaining)
+        first = probe(first_offer)
+        unreachable = self._unreachable(target, first)
+        if unreachable is not None:
+            return Observation(target=target, status="error", error=unreachable, engine=ENGINE)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlsprobe-checks") as side:
+            checks_future = side.submit(self.checks.scan, target, budget)
+            enumeration = Enumerator(probe, self.settings.per_host).run((first_offer, first))
+            checks = checks_future.result()
+        if enumeration.deadline_hit:
+            return _error(target, ErrorKind.TIMEOUT, "deadline reached during the enumeration")
+        suites = {v: {f.iana: f.legacy for f in enumeration.found[v].values()} for v in VERSIONS}
+        groups = [group_name(g) for g in enumeration.groups]
+        notes = list(checks.notes) + enumeration.notes
+        dh_bits = enumeration.dh_bits
+        fallback = dict(enumeration.anomalies)
+        if not any(suites.values()) and checks.status == "ok":
+            fallback = {v: "no suite found by elimination" for v in VERSIONS}
+        preference = enumeration.preference
+        if fallback or enumeration.groups_anomaly:
+            dh_bits, preference = self._fallback(
+                target, budget, enumeration, fallback, suites, groups, notes, dh_bits, preference
+            )
+        if not any(suites.values()):
+            if checks.status == "error":
+                return checks.model_copy(update={"engine": ENGINE})
+            return _error(target, ErrorKind.INTERNAL, "no protocol version could be enumerated: " + "; ".join(notes))
+        if checks.status == "error" and checks.error is not None:
+            notes.append(f"certificate and vulnerability checks failed: {checks.error.message}")
+        if preference is None and not any(n.startswith("cipher preference") for n in notes):
+            preference = self._two_order_preference(probe, suites, notes)
+        names = sorted(groups)
+        return Observation(
+            target=target,
+            status="ok",
+            engine=ENGINE,
+            tls_versions={v: bool(suites[v]) for v in VERSIONS},
+            cipher_suites={v: tuple(sorted(suites[v])) for v in VERSIONS if suites[v]},
+            cipher_preference=preference,
+            key_exchange_groups=tuple(GROUP_NAMES.get(n, n) for n in names),
+            dh_bits=dh_bits,
+            certificates=checks.certificates,
+            client_auth=checks.client_auth,
+            vulnerabilities=checks.vulnerabilities,
+            notes=tuple(notes),
+        )
+
+    # -- reachability ---------------------------------------------------------------------------------
+    def _unreachable(self, target: Target, first: Reply) -> ScanError | None:
+        """An error when the first offer shows no TLS server can answer; None to go on scanning."""
+        if first.answer == Answer.UNREACHABLE:
+            if first.detail == "refused":
+                return ScanError(kind=ErrorKind.REFUSED, message="connection refused")
+            if first.detail == "timeout":
+                return ScanError(kind=ErrorKind.TIMEOUT, message="TCP connection timed out")
+            return ScanError(kind=ErrorKind.INTERNAL, message=f"connect failed: {first.detail}")
+        if first.answer == Answer.ACCEPTED or first.alert:
+            return None
+        assert target.ip is not None
+        found = diagnose(self.gate, target.ip, target.dial_port, target.sni or target.host, self.settings.timeout)
+        if found is not None and found.kind in (ErrorKind.NOT_TLS, ErrorKind.TIMEOUT, ErrorKind.REFUSED):
+            return found
+        return None
+
+    # -- sslyze's per-suite test for anomalous versions --------------------------------------------------
+    def _fallback(
+        self,
+        target: Target,
+        budget: EndpointBudget,
+        enumeration: Enumeration,
+        fallback: dict[str, str],
+        suites: dict[str, dict[str, bool]],
+        groups: list[str],
+        notes: list[str],
+        dh_bits: int | None,
+        preference: str | None,
+    ) -> tuple[int | None, str | None]:
+        versions = tuple(v for v in VERSIONS if v in fallback)
+        settings = replace(
+            self.settings,
+            suites=bool(versions),
+            suite_versions=versions,
+            checks=False,
+            groups=enumeration.groups_anomaly is not None,
+            ca_file=None,  # no certificate check here (sslyze refuses its argument without the command)
+        )
+        for version in versions:
+            notes.append(f"{version}: {fallback[version]}; used sslyze's per-suite test")
+        if enumeration.groups_anomaly is not None:
+            notes.append(f"groups: {enumeration.groups_anomaly}; used sslyze's per-curve test")
+        result = SslyzeScanner(self.gate, settings).scan(target, budget)
+        if result.status == "error":
+            notes.append(f"sslyze's per-suite test failed: {result.error.message if result.error else 'unknown'}")
+            return dh_bits, preference
+        legacy_of = {v: {s.iana: s.legacy for s in catalogue()[v]} for v in versions}
+        for version in versions:
+            accepted = result.cipher_suites.get(version, ())
+            suites[version] = {name: legacy_of[version].get(name, True) for name in accepted}
+        if enumeration.groups_anomaly is not None:
+            groups[:] = list(result.key_exchange_groups)
+        kept = [f for v in VERSIONS if v not in fallback for f in enumeration.found[v].values()]
+        bits = [b for b in (enumeration.dh_bits if kept else None, result.dh_bits) if b is not None]
+        if any(v in fallback for v in PREFERENCE_VERSIONS):
+            preference = None
+        return (min(bits) if bits else None), preference
+
+    def _two_order_preference(
+        self, probe: partial[Reply], suites: dict[str, dict[str, bool]], notes: list[str]
+    ) -> str | None:
+        """Offer two accepted suites in both orders (after a fallback, or across nassl clients)."""
+        for version in PREFERENCE_VERSIONS:
+            accepted = suites[version]
+            if len(accepted) < 2:
+                continue
+            openssl = {s.iana: s.openssl for s in catalogue()[version]}
+            legacy = [openssl[n] for n in sorted(accepted) if accepted[n] and n in openssl]
+            modern = [openssl[n] for n in sorted(accepted) if n in openssl and openssl[n] in modern_tls12_names()]
+            use_legacy = len(legacy) >= 2
+            pair = legacy[:2] if use_legacy else modern[:2]
+            if len(pair) < 2 or (not use_legacy and version != "TLSv1.2"):
+                return None
+            chosen = [probe(Offer(version=version, legacy=use_legacy, ciphers=tuple(order))) for order in
+                      (pair, pair[::-1])]
+            names = [r.cipher for r in chosen if r.answer == Answer.ACCEPTED]
+            if len(names) != 2:
+                notes.append("cipher preference: " + "; ".join(f"{r.answer.value} {r.detail}" for r in chosen))
+                return None
+            return "server" if names[0] == names[1] else "client"
+        return None
+
+
+def _error(target: Target, kind: ErrorKind, message: str) -> Observation:
+    return Observation(target=target, status="error", error=ScanError(kind=kind, message=message), engine=ENGINE)
