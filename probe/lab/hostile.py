@@ -239,5 +239,5 @@ def running_hostile_lab(state_dir: Path, definition: Path = DEFAULT_HOSTILE_DEFI
         _write_targets(targets_csv, [e for e in endpoints if e.definition.scan])
         yield HostileLab(state_dir, ca.cert_path, targets_csv, endpoints)
     finally:
-        for endpoint in started.values():
-            _kill(endpoint.pid)
+        for running in started.values():
+            _kill(running.pid)

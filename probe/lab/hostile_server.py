@@ -113,7 +113,7 @@ def _tls_context(spec: dict[str, Any]) -> ssl.SSLContext:
                 return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
             return None
 
-        ctx.sni_callback = need_sni  # type: ignore[assignment]
+        ctx.sni_callback = need_sni
     return ctx
 
 

@@ -111,32 +111,41 @@ class Engine:
         slot.users += 1
         try:
             async with slot.lock:  # one scan per address:port at a time keeps connection counts exact
-                return await self._run_backend(backend, executor, target, budget)
+                return await self._run_backend(backend, executor, target, budget, run_end)
         finally:
             slot.users -= 1
             if slot.users == 0:
                 self._dial_locks.pop(key, None)
 
     async def _run_backend(
-        self, backend: Backend, executor: ThreadPoolExecutor, target: Target, budget: EndpointBudget
+        self, backend: Backend, executor: ThreadPoolExecutor, target: Target, budget: EndpointBudget,
+        run_end: float | None,
     ) -> Observation:
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(executor, backend.scan, target, budget)
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), max(0.1, budget.remaining()) + DEADLINE_GRACE_S)
-        except TimeoutError:
-            budget.cancelled.set()
-            # the thread stops at its next connection attempt; don't wait for it
-            future.add_done_callback(lambda f: f.exception())
-            return errored(
-                target,
-                ErrorKind.TIMEOUT,
-                f"endpoint deadline of {self.limits.deadline:g} s reached",
-                backend.engine,
-                budget.connections,
-            )
-        except Exception as exc:  # a back-end bug must not lose the target
-            return errored(target, ErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}"[:300], backend.engine)
+
+        def scan() -> Observation:
+            budget.start(self.limits.deadline, run_end)  # time queued for a worker thread is not scan time
+            return backend.scan(target, budget)
+
+        future = loop.run_in_executor(executor, scan)
+        while True:
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), max(0.1, budget.remaining()) + DEADLINE_GRACE_S)
+            except TimeoutError:
+                if not budget.started and (run_end is None or time.monotonic() < run_end):
+                    continue  # still waiting for a thread: every worker is busy finishing a scan
+                budget.cancelled.set()
+                # the thread stops at its next socket operation (bounded by the deadline); don't wait for it
+                future.add_done_callback(lambda f: f.exception())
+                return errored(
+                    target,
+                    ErrorKind.TIMEOUT,
+                    f"endpoint deadline of {self.limits.deadline:g} s reached",
+                    backend.engine,
+                    budget.connections,
+                )
+            except Exception as exc:  # a back-end bug must not lose the target
+                return errored(target, ErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}"[:300], backend.engine)
 
     async def _scan_target(
         self, backend: Backend, executor: ThreadPoolExecutor, target: Target, run_end: float | None

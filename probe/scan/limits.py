@@ -33,7 +33,14 @@ class EndpointBudget:
     peak_open: int = 0
     open_now: int = 0
     cancelled: threading.Event = field(default_factory=threading.Event)
+    started: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, seconds: float, not_after: float | None = None) -> None:
+        """The scan begins now (in its worker thread): the deadline counts from here, not from the queue."""
+        deadline_at = time.monotonic() + seconds
+        self.deadline_at = deadline_at if not_after is None else min(deadline_at, not_after)
+        self.started = True
 
     def remaining(self) -> float:
         return self.deadline_at - time.monotonic()

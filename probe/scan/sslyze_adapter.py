@@ -78,6 +78,7 @@ CHECK_COMMANDS = frozenset(
         ScanCommand.TLS_FALLBACK_SCSV,
     }
 )
+MAX_WORKER_THREADS = 10  # sslyze threads for one endpoint; the gate enforces --per-host across all of them
 GROUP_NAMES = {"prime256v1": "secp256r1"}
 
 _install_lock = threading.Lock()
@@ -155,10 +156,13 @@ class SslyzeScanner:
         self.gate.register(target.ip, target.dial_port, budget)
         try:
             scanner = Scanner(
-                per_server_concurrent_connections_limit=self.settings.per_host, concurrent_server_scans_limit=1
+                per_server_concurrent_connections_limit=min(self.settings.per_host, MAX_WORKER_THREADS),
+                concurrent_server_scans_limit=1,
             )
             scanner.queue_scans([request])
-            result = next(iter(scanner.get_results()))
+            # Drain the generator: it stops and joins sslyze's worker threads only after its last result
+            # (taking the first result and dropping it leaked per_host + 1 idle threads per endpoint).
+            [result] = list(scanner.get_results())
             if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
                 error = self._connectivity_error(target, result.connectivity_error_trace, budget)
                 return Observation(

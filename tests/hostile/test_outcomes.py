@@ -102,7 +102,7 @@ def test_sni_required_endpoint_is_ok_with_sni(hostile_lab: HostileLab, tmp_path:
 
 def test_no_connection_follows_the_redirect(subprocess_run: tuple[Run, Path], hostile_lab: HostileLab) -> None:
     """The redirect endpoint answers HTTP with a 301 to the sink; the scan never dials the sink."""
-    run, out = subprocess_run
+    _, out = subprocess_run
     doc = json.loads((out / "r.json").read_text(encoding="utf-8"))
     redirect = hostile_lab.endpoint("redirect")
     assert any(e["target"]["host"] == redirect.host and e["status"] == "ok" for e in doc["endpoints"])
