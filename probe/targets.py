@@ -21,6 +21,7 @@ from probe.models import Target, TargetSource
 
 DEFAULT_PORT = 443
 MAX_REPORTED_PROBLEMS = 20
+DEFAULT_MAX_CIDR = 256  # addresses one range may expand to when --allow-cidr is given without --max-targets
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 
 
@@ -33,6 +34,35 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
+
+
+class CidrFound(ValueError):
+    """A `host[:port]` spec names a CIDR range: not a target unless the run allows ranges."""
+
+    def __init__(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, port: int) -> None:
+        super().__init__(f"CIDR range {network} is refused (pass --allow-cidr to scan its addresses)")
+        self.network = network
+        self.port = port
+
+
+@dataclass(frozen=True)
+class CidrEntry:
+    """A range of addresses in a targets file or argument, expanded (streaming) only when allowed."""
+
+    location: str
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    port: int
+    sni: str | None
+    kind: str
+
+
+def _network(host: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    if "/" not in host:
+        return None
+    try:
+        return ipaddress.ip_network(host, strict=False)
+    except ValueError:
+        return None
 
 
 def _check_host(host: str) -> str | None:
@@ -80,8 +110,11 @@ def split_host_port(spec: str, default_port: int = DEFAULT_PORT) -> tuple[str, i
         host, port_text = spec.rsplit(":", 1)
     else:
         host, port_text = spec, str(default_port)
+    network = _network(host)
     reason = _check_host(host)
     if reason:
+        if network is not None and isinstance(port := _check_port(port_text), int):
+            raise CidrFound(network, port)
         raise ValueError(reason)
     port = _check_port(port_text)
     if isinstance(port, str):
@@ -97,8 +130,14 @@ def parse_target(spec: str, *, location: str = "argument", kind: str = "cli", sn
 
 def _target_from_fields(
     host: str, port: str | int | None, ip: str | None, sni: str | None, location: str, kind: str
-) -> Target | Problem:
+) -> Target | Problem | CidrEntry:
     host = (host or "").strip()
+    network = _network(host)
+    if network is not None:
+        cidr_port: int | str = DEFAULT_PORT if port in (None, "") else _check_port(str(port).strip())
+        if isinstance(cidr_port, str):
+            return Problem(location, cidr_port)
+        return CidrEntry(location, network, cidr_port, (sni or "").strip() or None, kind)
     reason = _check_host(host)
     if reason:
         return Problem(location, reason)
@@ -115,7 +154,7 @@ def _target_from_fields(
     return Target(host=host, port=port_value, ip=ip, sni=sni, source=TargetSource(kind=kind, location=location))
 
 
-def _iter_plain(path: Path) -> Iterator[Target | Problem]:
+def _iter_plain(path: Path) -> Iterator[Target | Problem | CidrEntry]:
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, raw in enumerate(handle, start=1):
             line = raw.split("#", 1)[0].strip()
@@ -127,11 +166,13 @@ def _iter_plain(path: Path) -> Iterator[Target | Problem]:
                 continue
             try:
                 yield parse_target(line, location=location, kind="file")
+            except CidrFound as found:
+                yield CidrEntry(location, found.network, found.port, None, "file")
             except ValueError as exc:
                 yield Problem(location, str(exc))
 
 
-def _iter_csv(path: Path) -> Iterator[Target | Problem]:
+def _iter_csv(path: Path) -> Iterator[Target | Problem | CidrEntry]:
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
         reader = csv.DictReader(line for line in handle if not line.lstrip().startswith("#"))
         fields = [f.strip().lower() for f in (reader.fieldnames or [])]
@@ -146,7 +187,7 @@ def _iter_csv(path: Path) -> Iterator[Target | Problem]:
             )
 
 
-def _iter_yaml(path: Path) -> Iterator[Target | Problem]:
+def _iter_yaml(path: Path) -> Iterator[Target | Problem | CidrEntry]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
     except yaml.YAMLError as exc:
@@ -162,6 +203,8 @@ def _iter_yaml(path: Path) -> Iterator[Target | Problem]:
         if isinstance(item, str):
             try:
                 yield parse_target(item, location=location, kind="file")
+            except CidrFound as found:
+                yield CidrEntry(location, found.network, found.port, None, "file")
             except ValueError as exc:
                 yield Problem(location, str(exc))
         elif isinstance(item, dict):
@@ -178,7 +221,7 @@ def _iter_yaml(path: Path) -> Iterator[Target | Problem]:
             yield Problem(location, f"expected a string or a mapping, got {type(item).__name__}")
 
 
-def iter_file(path: Path) -> Iterator[Target | Problem]:
+def iter_file(path: Path) -> Iterator[Target | Problem | CidrEntry]:
     """Stream the entries of a targets file, valid or not, in file order."""
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
@@ -196,18 +239,46 @@ class TargetSpec:
     args: tuple[str, ...] = ()
     files: tuple[Path, ...] = ()
     sni: str | None = None
+    allow_cidr: bool = False
+    max_targets: int | None = None
 
-    def entries(self) -> Iterator[Target | Problem]:
+    def _raw(self) -> Iterator[Target | Problem | CidrEntry]:
         for index, spec in enumerate(self.args, start=1):
+            location = f"argument {index} ({spec[:60]!r})"
             try:
-                yield parse_target(spec, location=f"argument {index} ({spec[:60]!r})", sni=self.sni)
+                yield parse_target(spec, location=location, sni=self.sni)
+            except CidrFound as found:
+                yield CidrEntry(location, found.network, found.port, self.sni, "cli")
             except ValueError as exc:
                 yield Problem(f"argument {index}", str(exc))
         for path in self.files:
-            for entry in iter_file(path):
-                if isinstance(entry, Target) and self.sni and not entry.sni:
-                    entry = entry.model_copy(update={"sni": self.sni})
-                yield entry
+            yield from iter_file(path)
+
+    def _expand(self, entry: CidrEntry) -> Iterator[Target | Problem]:
+        """A range's addresses, one at a time, when --allow-cidr is given and it fits --max-targets."""
+        limit = self.max_targets or DEFAULT_MAX_CIDR
+        if not self.allow_cidr:
+            yield Problem(entry.location, f"CIDR range {entry.network} is refused (pass --allow-cidr to scan it)")
+        elif entry.network.num_addresses > limit:
+            yield Problem(
+                entry.location,
+                f"CIDR range {entry.network} has {entry.network.num_addresses} addresses, more than "
+                f"--max-targets {limit}",
+            )
+        else:
+            source = TargetSource(kind=entry.kind, location=f"{entry.location} ({entry.network})")
+            for address in entry.network.hosts():
+                yield Target(host=str(address), port=entry.port, sni=entry.sni, source=source)
+
+    def entries(self) -> Iterator[Target | Problem]:
+        """Every entry, valid or not, in order; allowed CIDR ranges expanded streaming."""
+        for entry in self._raw():
+            if isinstance(entry, CidrEntry):
+                yield from self._expand(entry)
+                continue
+            if isinstance(entry, Target) and self.sni and not entry.sni:
+                entry = entry.model_copy(update={"sni": self.sni})
+            yield entry
 
     def validate(self) -> int:
         """Cheap streaming pass over every entry; raise InputErrors listing problems, else return the count."""
@@ -225,6 +296,8 @@ class TargetSpec:
                     extra += 1
             else:
                 count += 1
+                if self.max_targets is not None and count > self.max_targets:
+                    raise InputErrors([f"more than --max-targets {self.max_targets} targets"])
         if problems:
             if extra:
                 problems.append(f"... and {extra} more invalid entries")
@@ -240,6 +313,6 @@ class TargetSpec:
                 yield entry
 
 
-def targets_from(items: Iterable[Target | Problem]) -> Iterator[Target]:
+def targets_from(items: Iterable[Target | Problem | CidrEntry]) -> Iterator[Target]:
     """Keep the Targets of a mixed stream."""
     return (item for item in items if isinstance(item, Target))

@@ -146,6 +146,13 @@ ResolveOpt = Annotated[
 ]
 ConnectToOpt = Annotated[list[str] | None, typer.Option("--connect-to", help="HOST:PORT:ADDR:PORT2, as curl.")]
 AllIpsOpt = Annotated[bool, typer.Option("--all-ips", help="Scan every A/AAAA address of a name separately.")]
+AllowCidrOpt = Annotated[
+    bool, typer.Option("--allow-cidr", help="Scan CIDR ranges in targets (each at most --max-targets addresses).")
+]
+MaxTargetsOpt = Annotated[
+    int | None,
+    typer.Option("--max-targets", min=1, help="Refuse a run of more targets, or a CIDR range of more addresses."),
+]
 DnsServerOpt = Annotated[
     str | None,
     typer.Option("--dns-server", help="Resolve names with this DNS server (IP[:PORT]), or 'static': never query DNS."),
@@ -192,6 +199,8 @@ def command(
     resolve: ResolveOpt = None,
     connect_to: ConnectToOpt = None,
     all_ips: AllIpsOpt = False,
+    allow_cidr: AllowCidrOpt = False,
+    max_targets: MaxTargetsOpt = None,
     dns_server: DnsServerOpt = None,
     ca_file: CaFileOpt = None,
     policy: PolicyOpt = DEFAULT_PROFILE,
@@ -222,7 +231,13 @@ def command(
 ) -> None:
     """Scan TLS endpoints, judge them against a policy profile, store the sweep and report."""
     setup_logging(log_level, log_format)
-    spec = TargetSpec(args=tuple(targets or ()), files=tuple(targets_file or ()), sni=sni)
+    spec = TargetSpec(
+        args=tuple(targets or ()),
+        files=tuple(targets_file or ()),
+        sni=sni,
+        allow_cidr=allow_cidr,
+        max_targets=max_targets,
+    )
     try:
         options = build_options(
             resolve=resolve or [],
