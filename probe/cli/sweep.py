@@ -106,7 +106,7 @@ def command(
     timeout: TimeoutOpt = 5.0,
     deadline: DeadlineOpt = 120.0,
     max_duration: MaxDurationOpt = None,
-    engine: EngineOpt = EngineName.SSLYZE,
+    engine: EngineOpt = EngineName.FAST,
     db: DbOpt = DEFAULT_DB,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
@@ -156,7 +156,7 @@ def command(
     )  # fmt: skip
     code = execute(
         settings,
-        engine=make_engine(options),
+        engine=make_engine(options, engine),
         profile=profile,
         judge_one=partial(
             judge_discovered, profile=profile, waivers=options.waivers, today=today, policies=found.policies
