@@ -117,3 +117,23 @@ def kms(
     _out.print(f"{len(result['rows'])} cells -> {output_dir / 'bench-kms.csv'}, {output_dir / 'bench-kms.md'}")
     for note in result["notes"]:
         _out.print(f"note: {note}")
+
+
+@app.command("scan")
+def scan(
+    rtt: Annotated[float, typer.Option("--rtt", min=0.0, help="Round-trip time through the latency proxy, ms.")] = 20.0,
+    fleet: Annotated[int, typer.Option("--fleet", min=1, help="Lab endpoints in the fleet scenario.")] = 50,
+    sweep: Annotated[int, typer.Option("--sweep", min=0, help="Targets in the sweep scenario (0: skip).")] = 10000,
+    tools: Annotated[str, typer.Option("--tools", help="tlsprobe, tlsprobe-sslyze, sslyze-cli, sslscan or all.")
+                     ] = "all",
+    output_dir: OutputDir = Path("reports"),
+) -> None:
+    """tlsprobe (fast and --engine sslyze), the sslyze CLI and sslscan on lab endpoints behind the latency proxy."""
+    from bench.scan_bench import TOOLS, run_bench, table
+
+    chosen = _names(tools, TOOLS, "--tools")
+    result = run_bench(rtt, fleet, sweep, output_dir, chosen, progress=lambda s: _out.print(f"... {s}"))
+    _out.print(table(result["rows"]), markup=False, highlight=False)
+    for line in result["goals"]:
+        _out.print(line, markup=False)
+    _out.print(f"-> {output_dir / 'bench-scan.csv'}, {output_dir / 'bench-scan.md'}")
