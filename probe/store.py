@@ -125,6 +125,11 @@ def _as_store_error(exc: sqlite3.Error, path: Path, action: str) -> StoreError:
     text = str(exc)
     if "full" in text:
         return StoreError(f"cannot {action} {path}: database or disk is full; free some space and resume the sweep")
+    if "disk I/O error" in text:
+        return StoreError(
+            f"cannot {action} {path}: disk I/O error (disk full, file size limit or failing disk); "
+            "fix the disk and resume the sweep"
+        )
     if "not a database" in text or "malformed" in text or "encrypted" in text:
         return StoreError(f"{path} is not a usable tlsprobe database (corrupt or not SQLite): {text}")
     if "locked" in text or "busy" in text:

@@ -143,6 +143,7 @@ def execute(
     except TlsProbeError as exc:
         fail_from(exc)
     with store:
+        sweep_id: int | None = None
         try:
             if settings.resume is not None:
                 record = store.resume_sweep(settings.resume)
@@ -156,6 +157,7 @@ def execute(
                 store.record_discovery_errors(sweep_id, discovery_errors)
             _scan_into(store, sweep_id, engine, targets, judge_one, total, extra)
         except Interrupted as stop:
+            assert sweep_id is not None, "signals are handled only while scanning"
             store.finish_sweep(sweep_id, "interrupted")
             kept = len(store.done_keys(sweep_id))
             stderr.print(
@@ -169,6 +171,10 @@ def execute(
             sys.stderr.flush()
             os._exit(128 + stop.signum)  # worker threads may still be mid-handshake: don't wait for them
         except TlsProbeError as exc:
+            if sweep_id is not None:  # stored endpoints stay; say how to finish the rest
+                with contextlib.suppress(TlsProbeError):
+                    store.finish_sweep(sweep_id, "interrupted")
+                exc = type(exc)(f"{exc}; resume with: {resume_hint} --db {settings.db} --resume {sweep_id}")
             fail_from(exc)
         store.finish_sweep(sweep_id, "done")
         results = list(store.results(sweep_id))
