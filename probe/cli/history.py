@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from probe.alerts import WebhookAlerter, build_alert
 from probe.alerts.base import AlertOn
 from probe.cli.common import fail, fail_from, stderr, write_output
 from probe.diff import (
@@ -27,7 +26,6 @@ from probe.diff import (
     render_diff_markdown,
 )
 from probe.errors import InputError, TlsProbeError
-from probe.metrics import RunInfo, write_metrics
 from probe.models import EndpointResult, Frozen, PolicyRef, Severity
 from probe.report.outputs import OutputFormat, ReportContext, render_output
 from probe.store import Store
@@ -214,6 +212,8 @@ def finish_run(
         code = max(code, 1)
     sent = False
     if alerts is not None and alerts.webhook:
+        from probe.alerts import WebhookAlerter, build_alert  # httpx only when alerting
+
         message = build_alert(diff, current, alert_on=alerts.alert_on, sweep_id=sweep_id, label=label)
         if message is not None:
             alerter = WebhookAlerter(alerts.webhook, format=alerts.format.value, attempts=alerts.attempts,
@@ -226,6 +226,8 @@ def finish_run(
                 say(f"tlsprobe: error: {exc} (sweep {sweep_id} is stored)")
                 code = max(code, exc.exit_code)
     if metrics_file is not None:
+        from probe.metrics import RunInfo, write_metrics  # prometheus-client only when asked
+
         run = RunInfo(duration_s=duration_s, finished_at=time.time(), succeeded=record.state == "done",
                       last_success=_last_success(store, label, sweep_id), label=label, profile=record.profile)
         write_metrics(metrics_file, current, run)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from probe.errors import TlsProbeError
-from probe.lab.cloud_daemon import CLOUD_STATE
+
+CLOUD_STATE = "cloud.json"  # written by probe.lab.cloud_daemon in the lab's state directory
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -15,9 +15,8 @@ import threading
 from pathlib import Path
 
 from probe.lab.cloud import FLEET_REGIONS, SUGGESTED_LAB_ENDPOINTS, seed_fleet, start_cloud
+from probe.lab.cloud_control import CLOUD_STATE
 from probe.lab.manager import load_state
-
-CLOUD_STATE = "cloud.json"
 
 
 def main(state_dir: Path) -> None:
