@@ -14,6 +14,7 @@ import struct
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import boto3
@@ -179,9 +180,9 @@ class DekCacheStrategy(EnvelopeStrategy):
         self.unwrapped: UnwrappedKeyCache[AESGCM] = UnwrappedKeyCache(policy.max_age_s, policy.capacity)
 
     def encrypt(self, plaintext: bytes, ctx: Context) -> tuple[bytes, bool]:
-        (aead, header), hit = self.cache.get(ctx.key, len(plaintext), lambda: self._fetch(ctx))
+        (aead, header), hit = self.cache.get(ctx.key, len(plaintext), partial(self._fetch, ctx))
         nonce = os.urandom(NONCE)
-        return header + nonce + aead.encrypt(nonce, plaintext, ctx.aad), hit
+        return b"".join((header, nonce, aead.encrypt(nonce, plaintext, ctx.aad))), hit
 
     def _fetch(self, ctx: Context) -> tuple[AESGCM, bytes]:
         aead, edk = self._new_key(ctx)

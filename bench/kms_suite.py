@@ -14,6 +14,7 @@ cache hits alone, so the two compare like with like across strategies.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import time
@@ -126,6 +127,8 @@ def run_once(name: str, bed: Bed, config: KMSConfig, n_contexts: int) -> dict[st
     enc_s: list[float] = []
     hit_s: list[float] = []
     sealed: list[bytes] = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # as timeit does: a collection pause inside one timed call would skew the small ones
     t_start = time.perf_counter()
     for i in range(n_messages):
         s = i % streams
@@ -148,6 +151,8 @@ def run_once(name: str, bed: Bed, config: KMSConfig, n_contexts: int) -> dict[st
         if plain != plaintexts[i % 8]:
             raise AssertionError(f"{name}: message {i} did not round-trip")
     elapsed = time.perf_counter() - t_start
+    if gc_was_enabled:
+        gc.enable()
     pred_enc, pred_dec = predict_calls(name, n_messages, n_contexts, config.bench_instances,
                                        config.max_messages, config.max_age_s, enc_wall)
     busy = sum(enc_s)  # time inside encrypt calls; the harness loop's own overhead is left out
