@@ -212,7 +212,8 @@ def finish_run(
         code = max(code, 1)
     sent = False
     if alerts is not None and alerts.webhook:
-        from probe.alerts import WebhookAlerter, build_alert  # httpx only when alerting
+        from probe.alerts.base import build_alert
+        from probe.alerts.webhook import WebhookAlerter  # httpx only when alerting
 
         message = build_alert(diff, current, alert_on=alerts.alert_on, sweep_id=sweep_id, label=label)
         if message is not None:

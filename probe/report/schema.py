@@ -6,13 +6,14 @@ import json
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from probe.errors import InputError
 from probe.report.escape import clean_text
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_RESOURCE = "scan.schema.json"
 _MAX_REASON = 200
@@ -27,6 +28,8 @@ def load_schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # loaded on first validation, not at start-up
+
     schema = load_schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
@@ -47,6 +50,8 @@ def schema_errors(doc: Mapping[str, Any]) -> list[str]:
 
 def validate_document(doc: Mapping[str, Any]) -> None:
     """Raise InputError with a one-line reason unless `doc` is a valid tlsprobe.scan/1 document."""
+    from jsonschema.exceptions import best_match
+
     error = best_match(_validator().iter_errors(doc))
     if error is not None:
         raise InputError(f"invalid scan document at {_describe(error)}")
