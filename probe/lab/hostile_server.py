@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import socket
 import ssl
@@ -20,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from probe.lab.server import accept_forever
 
 HOLD_S = 600.0
 DRIP_INTERVAL_S = 1.0
@@ -166,36 +167,9 @@ def make_handler(spec: dict[str, Any]) -> Callable[[socket.socket], None]:
     raise ValueError(f"unknown hostile endpoint kind {kind!r}")
 
 
-def _guarded(handler: Callable[[socket.socket], None], conn: socket.socket, slots: threading.BoundedSemaphore) -> None:
-    try:
-        conn.settimeout(30.0)
-        handler(conn)
-    except (OSError, ssl.SSLError, ValueError):
-        pass
-    finally:
-        conn.close()
-        slots.release()
-
-
 def serve(spec: dict[str, Any]) -> None:
-    """Bind, announce the port through the ready file, then accept forever (one thread per connection)."""
-    handler = make_handler(spec)
-    family = socket.AF_INET6 if ":" in spec["address"] else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((spec["address"], int(spec["port"])))
-    listener.listen(256)
-    ready = Path(spec["ready_file"])
-    tmp = ready.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"port": listener.getsockname()[1], "pid": os.getpid()}), encoding="utf-8")
-    tmp.replace(ready)
-    slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-    while True:
-        conn, _ = listener.accept()
-        if not slots.acquire(blocking=False):
-            conn.close()
-            continue
-        threading.Thread(target=_guarded, args=(handler, conn, slots), daemon=True).start()
+    """Serve one hostile endpoint (30 s per read: the slow ones must outlast the scanner's deadline)."""
+    accept_forever(spec, make_handler(spec), max_connections=MAX_CONNECTIONS, io_timeout=30.0)
 
 
 def main(argv: list[str]) -> int:

@@ -130,9 +130,11 @@ def serve_tarpit(conn: socket.socket) -> None:
         pass  # read and discard; never answer
 
 
-def _guarded(handler: Callable[[socket.socket], None], conn: socket.socket, slots: threading.BoundedSemaphore) -> None:
+def _guarded(
+    handler: Callable[[socket.socket], None], conn: socket.socket, slots: threading.BoundedSemaphore, io_timeout: float
+) -> None:
     try:
-        conn.settimeout(IO_TIMEOUT_S)
+        conn.settimeout(io_timeout)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         handler(conn)
     except (OSError, ssl.SSLError, ValueError):
@@ -156,24 +158,35 @@ def make_handler(spec: dict[str, Any]) -> Callable[[socket.socket], None]:
     raise ValueError(f"unknown endpoint kind {kind!r}")
 
 
-def serve(spec: dict[str, Any]) -> None:
-    """Bind, announce the port through the ready file, then accept forever (one thread per connection)."""
-    handler = make_handler(spec)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def accept_forever(
+    spec: dict[str, Any],
+    handler: Callable[[socket.socket], None],
+    *,
+    max_connections: int = MAX_CONNECTIONS,
+    io_timeout: float = IO_TIMEOUT_S,
+) -> None:
+    """Bind (IPv4 or IPv6), announce the port through the ready file, accept forever (a thread per connection)."""
+    family = socket.AF_INET6 if ":" in spec["address"] else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((spec["address"], int(spec["port"])))
-    listener.listen(128)
+    listener.listen(max_connections)
     ready = Path(spec["ready_file"])
     tmp = ready.with_suffix(".tmp")
     tmp.write_text(json.dumps({"port": listener.getsockname()[1], "pid": os.getpid()}), encoding="utf-8")
     tmp.replace(ready)
-    slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+    slots = threading.BoundedSemaphore(max_connections)
     while True:
         conn, _ = listener.accept()
         if not slots.acquire(blocking=False):
             conn.close()
             continue
-        threading.Thread(target=_guarded, args=(handler, conn, slots), daemon=True).start()
+        threading.Thread(target=_guarded, args=(handler, conn, slots, io_timeout), daemon=True).start()
+
+
+def serve(spec: dict[str, Any]) -> None:
+    """Serve one lab endpoint as its spec says."""
+    accept_forever(spec, make_handler(spec))
 
 
 def main(argv: list[str]) -> int:
