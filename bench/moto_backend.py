@@ -16,45 +16,26 @@ from __future__ import annotations
 import argparse
 import io
 import socket
-import subprocess
 import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
+
+from bench.child import ChildServer
 
 MOTO_HOST = "127.77.2.1"
 
 
-class MotoProcess:
+class MotoProcess(ChildServer):
     """A keep-alive moto server child process on ``host``; ``endpoint`` is its URL."""
 
     def __init__(self, host: str = MOTO_HOST) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.moto_backend", "--host", host],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
-            cwd=str(Path(__file__).resolve().parent.parent),
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "READY":
-            self.stop()
-            raise RuntimeError(f"moto server did not start: {line!r}")
-        self.address = (host, int(line[1]))
+        super().__init__("bench.moto_backend", [], host, "moto server")
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.address[0]}:{self.address[1]}"
-
-    def stop(self) -> None:
-        try:
-            if self.proc.stdin is not None and self.proc.poll() is None:
-                self.proc.stdin.close()  # the child exits at end of stdin
-            self.proc.wait(5)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait(5)
 
     def __enter__(self) -> MotoProcess:
         return self

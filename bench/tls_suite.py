@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 import socket
 import ssl
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +27,7 @@ from typing import Any
 import httpx
 
 from bench.certs import KEY_TYPES, SERVER_NAME, CertFiles, write_certificates
+from bench.child import ChildServer
 from bench.proxy import ThreadedProxy
 from bench.stats import aggregate_runs, percentiles_ms
 
@@ -52,38 +51,19 @@ class TLSConfig:
     repeat: int = 1
 
 
-class ServerProcess:
+class ServerProcess(ChildServer):
     """A bench.tls_server child process; ``cpu_ns()`` reads its CPU time."""
 
     def __init__(self, certs: CertFiles, host: str = SERVER_HOST) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.tls_server", "--cert", str(certs.cert), "--key", str(certs.key),
-             "--host", host],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
-            cwd=str(Path(__file__).resolve().parent.parent),
+        super().__init__(
+            "bench.tls_server", ["--cert", str(certs.cert), "--key", str(certs.key)], host, "TLS bench server"
         )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "READY":
-            self.stop()
-            raise RuntimeError(f"TLS bench server did not start: {line!r}")
-        self.address = (host, int(line[1]))
 
     def cpu_ns(self) -> int:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write("cpu\n")
         self.proc.stdin.flush()
         return int(self.proc.stdout.readline().split()[1])
-
-    def stop(self) -> None:
-        try:
-            if self.proc.stdin is not None and self.proc.poll() is None:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.close()
-            self.proc.wait(5)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 def client_context(ca: Path, version: str) -> ssl.SSLContext:
