@@ -11,7 +11,7 @@ import asyncio
 import ipaddress
 import random
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -166,8 +166,3 @@ def _split_override(item: str, flag: str, parts: int) -> tuple[str, int, str]:
     if not 1 <= port <= 65535:
         raise InputError(f"{flag} {item!r}: port {port} out of range")
     return host, port, rest
-
-
-def static_map(entries: Mapping[str, Iterable[str]]) -> StaticResolver:
-    """A StaticResolver from a plain mapping of names to addresses."""
-    return StaticResolver({k.lower().rstrip("."): list(v) for k, v in entries.items()})

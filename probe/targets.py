@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -311,8 +311,3 @@ class TargetSpec:
         for entry in self.entries():
             if isinstance(entry, Target):
                 yield entry
-
-
-def targets_from(items: Iterable[Target | Problem | CidrEntry]) -> Iterator[Target]:
-    """Keep the Targets of a mixed stream."""
-    return (item for item in items if isinstance(item, Target))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from traceback import TracebackException
@@ -460,10 +459,3 @@ def _attempt_error(attempt: Any) -> str:
     trace = attempt.error_trace
     detail = trace.exc_type.__name__ if trace is not None and trace.exc_type else ""
     return f"{reason} {detail}".strip()
-
-
-def accepted_suites(observation: Observation) -> Iterable[tuple[str, str]]:
-    """(version, suite) pairs of an observation, for comparisons."""
-    for version, names in observation.cipher_suites.items():
-        for name in names:
-            yield version, name
