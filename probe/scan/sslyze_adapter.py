@@ -288,7 +288,8 @@ class SslyzeScanner:
                 errors = {p.validation_error for p in deployment.path_validation_results if p.validation_error}
                 trust_error = "; ".join(sorted(str(e) for e in errors))[:200] or "no trusted path"
             infos.append(_certificate_info(target, chain, trusted, trust_error))
-        return tuple(infos)
+        # sslyze lists deployments in the order its jobs finished: sort, so reports and diffs are stable
+        return tuple(sorted(infos, key=lambda c: (c.key_type, c.key_bits or 0, c.fingerprint_sha256)))
 
     def _raw_certificates(self, target: Target, result: Any, notes: list[str]) -> tuple[CertificateInfo, ...]:
         """sslyze could not analyse the certificate (a hostile one: unparsable extensions, odd strings): read

@@ -6,10 +6,11 @@ uses them; every socket comes from the run's `ConnectionGate` (deadline, --per-h
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nassl._nassl import OpenSSLError
+from nassl._nassl import OpenSSLError, WantReadError, WantX509LookupError
 from nassl.ephemeral_key_info import (
     _OPENSSL_NID_TO_SECG_ANSI_X9_62,
     DhEphemeralKeyInfo,
@@ -145,6 +146,37 @@ def _openssl_failure(client: BaseSslClient, message: str) -> Reply:
     return Reply(Answer.ERROR, detail=message[-160:])
 
 
+def _first_flight(client: BaseSslClient, sock: socket.socket, full: bool) -> None:
+    """Run the handshake until the server's first flight is processed (one round trip), or to the end.
+
+    Up to TLS 1.2 the client's answer to ServerHelloDone (ClientKeyExchange, Finished) is what would cost a
+    second round trip and the server's key-exchange work; by then the suite, the ephemeral key and any
+    certificate request are known, so the client's answer is never sent. TLS 1.3 (and SSLv2, `full`) run to
+    completion, which for TLS 1.3 is one round trip too. Raises as nassl's `do_handshake` does.
+    """
+    engine, bio = client._ssl, client._network_bio  # nassl's own loop, stopped early
+    answered = False
+    while True:
+        try:
+            engine.do_handshake()
+            return
+        except WantReadError:
+            if answered and not full and bio.pending() and client.get_current_cipher_name():
+                return  # the client wrote its second flight: the server's first one is complete
+            while bio.pending():
+                sock.sendall(bio.read(bio.pending()))
+            data = sock.recv(16384)
+            if not data:
+                raise OSError("Nassl SSL handshake failed: peer did not send data back.") from None
+            bio.write(data)
+            answered = True
+        except OpenSSLError as exc:
+            text = str(exc.args[0]) if exc.args else ""
+            if "alert bad certificate" in text or "alert certificate unknown" in text:
+                raise ClientCertificateRequested(client.get_client_CA_list()) from exc
+            raise
+
+
 def handshake(gate: ConnectionGate, ip: str, port: int, sni: str, offer: Offer, timeout: float) -> Reply:
     """Open one gated connection, offer `offer`, classify the server's answer. Raises DeadlineExceeded only."""
     client = _client(offer, sni)
@@ -160,9 +192,9 @@ def handshake(gate: ConnectionGate, ip: str, port: int, sni: str, offer: Offer, 
         return Reply(Answer.UNREACHABLE, detail=exc.strerror or str(exc))
     client.set_underlying_socket(sock)
     try:
-        client.do_handshake()
+        _first_flight(client, sock, full=offer.version == "SSLv2")
         return _chosen(client)
-    except ClientCertificateRequested:
+    except (ClientCertificateRequested, WantX509LookupError):
         return _chosen(client, "client certificate requested")
     except OpenSSLError as exc:
         return _openssl_failure(client, str(exc.args[0] if exc.args else exc))
@@ -175,7 +207,4 @@ def handshake(gate: ConnectionGate, ip: str, port: int, sni: str, offer: Offer, 
             return Reply(Answer.DROPPED, detail="closed")
         return Reply(Answer.ERROR, detail=str(exc)[:160])
     finally:
-        try:
-            client.shutdown()
-        except Exception:
-            sock.close()
+        sock.close()  # no close_notify: the handshake is abandoned on purpose
