@@ -9,27 +9,39 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, fields
 from pathlib import Path
 from traceback import TracebackException
 from typing import Any, Literal
 
+from nassl.ssl_client import ClientCertificateRequested
 from sslyze import (
     CertificateInfoExtraArgument,
     ClientAuthRequirementEnum,
     RobotScanResultEnum,
     ScanCommand,
     ScanCommandAttemptStatusEnum,
+    ScanCommandErrorReasonEnum,
     ScanCommandsExtraArguments,
     Scanner,
     ServerNetworkConfiguration,
     ServerNetworkLocation,
     ServerScanRequest,
+    ServerScanResult,
     ServerScanStatusEnum,
+    ServerTlsProbingResult,
 )
 from sslyze.connection_helpers import tls_connection
+from sslyze.errors import ConnectionToServerTimedOut, ServerRejectedTlsHandshake, TlsHandshakeTimedOut
 from sslyze.plugins.openssl_cipher_suites import cipher_suites as sslyze_suites
 from sslyze.plugins.openssl_cipher_suites._tls12_workaround import WorkaroundForTls12ForCipherSuites
+from sslyze.plugins.plugin_base import ScanJob, ScanJobResult
+from sslyze.plugins.robot import _robot_tester as robot_tester
+from sslyze.plugins.robot.implementation import RobotImplementation
+from sslyze.plugins.scan_commands import ScanCommandsRepository
+from sslyze.scanner.models import AllScanCommandsAttempts, ServerConnectivityStatusEnum, get_scan_command_attempt_cls
 from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
 from probe.models import (
@@ -100,6 +112,75 @@ def _install_gate(gate: ConnectionGate) -> None:
 
 
 @dataclass(frozen=True)
+class Probed:
+    """What tlsprobe's first handshake learnt: the server accepts TLS 1.3 and asked for no client certificate."""
+
+    tls13_cipher: str  # the suite it chose (OpenSSL name)
+    ecdh: bool  # the key exchange was (EC)DHE on a curve
+
+
+def _job_result(future: Future[Any]) -> ScanJobResult:
+    error = future.exception()
+    if error is not None and not isinstance(error, Exception):
+        raise error  # KeyboardInterrupt and the like are not a check's result
+    return ScanJobResult(_return_value=None if error else future.result(), _exception=error)
+
+
+def _attempt(command: Any, info: ServerConnectivityInfo, results: list[ScanJobResult]) -> Any:
+    """A scan command's attempt from its jobs' results, with the error reasons sslyze's Scanner gives."""
+    attempt_cls = get_scan_command_attempt_cls(command)
+    error: Exception
+    try:
+        result = ScanCommandsRepository.get_implementation_cls(command).result_for_completed_scan_jobs(info, results)
+        return attempt_cls(status=ScanCommandAttemptStatusEnum.COMPLETED, error_reason=None, error_trace=None,
+                           result=result)
+    except ClientCertificateRequested as exc:
+        reason, error = ScanCommandErrorReasonEnum.CLIENT_CERTIFICATE_NEEDED, exc
+    except (ConnectionToServerTimedOut, TlsHandshakeTimedOut, ServerRejectedTlsHandshake) as exc:
+        reason, error = ScanCommandErrorReasonEnum.CONNECTIVITY_ISSUE, exc
+    except Exception as exc:  # as sslyze's Scanner: any other failure is the check's error, not the scan's
+        reason, error = ScanCommandErrorReasonEnum.BUG_IN_SSLYZE, exc
+    return attempt_cls(status=ScanCommandAttemptStatusEnum.ERROR, error_reason=reason,
+                       error_trace=TracebackException.from_exception(error), result=None)
+
+
+def _robot_rsa_parameters(info: ServerConnectivityInfo) -> tuple[str, Any] | None:
+    """sslyze's first ROBOT step at TLS 1.2: the cipher string that gets an RSA key exchange, and the key."""
+    for cipher_string in ("AES128-GCM-SHA256:AES256-GCM-SHA384", "RSA"):
+        numbers = robot_tester._get_rsa_parameters(info, TlsVersionEnum.TLS_1_2, cipher_string)
+        if numbers is not None:
+            return cipher_string, numbers
+    return None
+
+
+def _robot_attempts(pool: ThreadPoolExecutor, info: ServerConnectivityInfo, rsa: Future[Any]) -> list[ScanJobResult]:
+    """sslyze's ROBOT attempts (each: the five payloads, completing the handshake), payloads in parallel."""
+    count = RobotImplementation._TEST_ATTEMPTS_NB
+    try:
+        found = rsa.result()
+    except Exception as exc:  # e.g. a client certificate is required: every attempt fails the same way
+        return [ScanJobResult(_return_value=None, _exception=exc) for _ in range(count)]
+    if found is None:
+        return [ScanJobResult(_return_value=None, _exception=robot_tester.ServerDoesNotSupportRsa())
+                for _ in range(count)]
+    cipher_string, numbers = found
+    sends = [
+        {
+            payload: pool.submit(robot_tester._send_robot_payload, info, TlsVersionEnum.TLS_1_2, cipher_string,
+                                 payload, True, numbers.n, numbers.e)
+            for payload in robot_tester.RobotPmsPaddingPayloadEnum
+        }
+        for _ in range(count)
+    ]
+    results = []
+    for attempt in sends:
+        failed = next((r for r in map(_job_result, attempt.values()) if r._exception is not None), None)
+        responses = None if failed else {payload: f.result() for payload, f in attempt.items()}
+        results.append(failed or ScanJobResult(_return_value=responses, _exception=None))
+    return results
+
+
+@dataclass(frozen=True)
 class ScanSettings:
     """What the sslyze back-end needs besides the target."""
 
@@ -122,8 +203,11 @@ class SslyzeScanner:
         self.settings = settings
         _install_gate(gate)
 
-    def scan(self, target: Target, budget: EndpointBudget) -> Observation:
-        """Run the scan commands and map them to an Observation; never raises for server behaviour."""
+    def scan(self, target: Target, budget: EndpointBudget, probed: Probed | None = None) -> Observation:
+        """Run the scan commands and map them to an Observation; never raises for server behaviour.
+
+        With `probed` (what tlsprobe's own first handshake learnt) sslyze's connectivity test is skipped.
+        """
         assert target.ip is not None, "targets are resolved before scanning"
         started = time.monotonic()
         commands: set[Any] = set()
@@ -146,22 +230,25 @@ class SslyzeScanner:
             if self.settings.ca_file
             else None
         )
-        request = ServerScanRequest(
-            server_location=location,
-            network_configuration=network,
-            scan_commands=commands,
-            scan_commands_extra_arguments=extra,
-        )
         self.gate.register(target.ip, target.dial_port, budget)
         try:
-            scanner = Scanner(
-                per_server_concurrent_connections_limit=min(self.settings.per_host, MAX_WORKER_THREADS),
-                concurrent_server_scans_limit=1,
-            )
-            scanner.queue_scans([request])
-            # Drain the generator: it stops and joins sslyze's worker threads only after its last result
-            # (taking the first result and dropping it leaked per_host + 1 idle threads per endpoint).
-            [result] = list(scanner.get_results())
+            if probed is not None:
+                result = self._run_jobs(location, network, extra, commands, probed)
+            else:
+                request = ServerScanRequest(
+                    server_location=location,
+                    network_configuration=network,
+                    scan_commands=commands,
+                    scan_commands_extra_arguments=extra,
+                )
+                scanner = Scanner(
+                    per_server_concurrent_connections_limit=min(self.settings.per_host, MAX_WORKER_THREADS),
+                    concurrent_server_scans_limit=1,
+                )
+                scanner.queue_scans([request])
+                # Drain the generator: it stops and joins sslyze's worker threads only after its last result
+                # (taking the first result and dropping it leaked per_host + 1 idle threads per endpoint).
+                [result] = list(scanner.get_results())
             if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
                 error = self._connectivity_error(target, result.connectivity_error_trace, budget)
                 return Observation(
@@ -177,6 +264,56 @@ class SslyzeScanner:
             self.gate.unregister(target.ip, target.dial_port, budget)
         return observation.model_copy(
             update={"connections": budget.connections, "duration_s": round(time.monotonic() - started, 3)}
+        )
+
+    def _run_jobs(
+        self,
+        location: ServerNetworkLocation,
+        network: ServerNetworkConfiguration,
+        extra: ScanCommandsExtraArguments,
+        commands: set[Any],
+        probed: Probed,
+    ) -> ServerScanResult:
+        """sslyze's plugin jobs and result analysis, without its connectivity test, on one pool of --per-host
+        threads. ROBOT's three attempts share one RSA-parameters handshake and send their five payloads side
+        by side, where sslyze runs three sequential chains of six connections."""
+        probing = ServerTlsProbingResult(
+            highest_tls_version_supported=TlsVersionEnum.TLS_1_3,
+            cipher_suite_supported=probed.tls13_cipher,
+            client_auth_requirement=ClientAuthRequirementEnum.DISABLED,
+            supports_ecdh_key_exchange=probed.ecdh,
+        )
+        info = ServerConnectivityInfo(
+            server_location=location, network_configuration=network, tls_probing_result=probing
+        )
+        attempts: dict[str, Any] = {}
+        workers = min(self.settings.per_host, MAX_WORKER_THREADS)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tlsprobe-sslyze") as pool:
+            rsa = pool.submit(_robot_rsa_parameters, info) if ScanCommand.ROBOT in commands else None
+            pending: dict[Any, list[Future[Any]]] = {}
+            for command in sorted(commands - {ScanCommand.ROBOT}, key=lambda c: c.value):
+                jobs: list[ScanJob] = ScanCommandsRepository.get_implementation_cls(command).scan_jobs_for_scan_command(
+                    info, getattr(extra, command.value, None)
+                )
+                pending[command] = [pool.submit(job.function_to_call, *job.function_arguments) for job in jobs]
+            if rsa is not None:
+                attempts[ScanCommand.ROBOT.value] = _attempt(ScanCommand.ROBOT, info, _robot_attempts(pool, info, rsa))
+            for command, futures in pending.items():
+                attempts[command.value] = _attempt(command, info, [_job_result(f) for f in futures])
+        for cls_field in fields(AllScanCommandsAttempts):
+            if cls_field.name not in attempts:
+                attempts[cls_field.name] = get_scan_command_attempt_cls(ScanCommand(cls_field.name))(
+                    status=ScanCommandAttemptStatusEnum.NOT_SCHEDULED, error_reason=None, error_trace=None, result=None
+                )
+        return ServerScanResult(
+            uuid=uuid.uuid4(),
+            server_location=location,
+            network_configuration=network,
+            connectivity_status=ServerConnectivityStatusEnum.COMPLETED,
+            connectivity_error_trace=None,
+            connectivity_result=probing,
+            scan_status=ServerScanStatusEnum.COMPLETED,
+            scan_result=AllScanCommandsAttempts(**attempts),
         )
 
     def _suite_versions(self) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """The fast back-end: suites and groups by elimination (nassl), certificates and vulnerabilities by sslyze.
 
-One TLS 1.3 offer first tells a dead or non-TLS endpoint apart at the cost of one connection; then sslyze's
-checks (no per-suite or per-curve tests) run beside the elimination chains. Versions with an anomaly go to
+One TLS 1.3 offer first tells a dead or non-TLS endpoint apart at the cost of one connection, and stands in for
+sslyze's connectivity test; then sslyze's checks (no per-suite or per-curve tests) run beside the elimination
+chains. Versions with an anomaly go to
 sslyze's per-suite test. `connections` counts every connection of both parts.
 """
 
@@ -27,7 +28,7 @@ from probe.scan.fast.enumerate import (
 )
 from probe.scan.fast.handshake import Answer, Offer, Reply, group_name, handshake
 from probe.scan.limits import ConnectionGate, DeadlineExceeded, EndpointBudget
-from probe.scan.sslyze_adapter import GROUP_NAMES, ScanSettings, SslyzeScanner
+from probe.scan.sslyze_adapter import GROUP_NAMES, Probed, ScanSettings, SslyzeScanner
 
 ENGINE = "fast"
 
@@ -80,7 +81,7 @@ class FastScanner:
         if unreachable is not None:
             return Observation(target=target, status="error", error=unreachable, engine=ENGINE)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlsprobe-checks") as side:
-            checks_future = side.submit(self.checks.scan, target, budget)
+            checks_future = side.submit(self.checks.scan, target, budget, _probed(first))
             enumeration = Enumerator(probe, self.settings.per_host).run((first_offer, first))
             checks = checks_future.result()
         if enumeration.deadline_hit:
@@ -203,6 +204,14 @@ class FastScanner:
                 return None
             return "server" if names[0] == names[1] else "client"
         return None
+
+
+def _probed(first: Reply) -> Probed | None:
+    """What the first (TLS 1.3) offer tells sslyze's checks, sparing its connectivity test; None when they
+    need that test (no TLS 1.3, or a client certificate request, whose optional/required sslyze works out)."""
+    if first.answer != Answer.ACCEPTED or not first.cipher or first.detail:
+        return None
+    return Probed(tls13_cipher=first.cipher, ecdh=first.group is not None)
 
 
 def _error(target: Target, kind: ErrorKind, message: str) -> Observation:
