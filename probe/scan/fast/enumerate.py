@@ -24,7 +24,7 @@ VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 MAX_BUNDLE = 128  # suites per ClientHello (testssl.sh's bound: servers choke on longer hellos)
 SMALL_BUNDLE = 12  # a hello this short is never suspected of tripping a size limit
 SPLIT_MIN = 6  # each half of a split keeps at least this many suites
-MAX_CHAINS = 4  # chains per (version, client) list
+MAX_CHAINS = 8  # chains per (version, client) list
 PREFERENCE_VERSIONS = ("TLSv1.2", "TLSv1.1", "TLSv1.0")  # as the sslyze back-end: first with two suites
 # Groups in offer order: the usual ones first, so that TLS 1.3 key shares rarely need a HelloRetryRequest.
 _FIRST_GROUPS = (
