@@ -342,8 +342,10 @@ def scan_all_tools(
     base = next((r for r in rows if r["tool"] == "sslyze-cli"), None)
     for row in rows:
         row["suites_accepted"] = sum(len(s) for s in suites[row["tool"]].values())
-        compares = reference is not None and row["tool"] != "sslyze-checks"  # that row enumerates no suites
-        row["agreement"] = round(agreement(suites[row["tool"]], reference), 3) if compares else None
+        compares = row["tool"] != "sslyze-checks"  # that row enumerates no suites
+        row["agreement"] = (
+            round(agreement(suites[row["tool"]], reference), 3) if reference is not None and compares else None
+        )
         if base:
             row["wall_ratio"] = round(row["wall_s"] / base["wall_s"], 3)
             row["connections_ratio"] = round(row["connections"] / max(1, base["connections"]), 3)

@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from dnslib import QTYPE, DNSRecord
-
 from probe.errors import InputError
 from probe.targets import split_host_port
 
@@ -81,6 +79,8 @@ class DnsResolver:
     timeout: float = 2.0
 
     async def _query(self, host: str, qtype: str) -> list[str]:
+        from dnslib import QTYPE, DNSRecord  # only with --dns-server: kept off every scan's start-up
+
         loop = asyncio.get_running_loop()
         request = DNSRecord.question(host, qtype)
         request.header.id = random.randint(0, 0xFFFF)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,9 +18,13 @@ from probe.cli.common import (
     stderr,
     write_output,
 )
-from probe.discovery import AwsOptions, DiscoveryResult, StaticProvider, collect, discover
-from probe.discovery.render import DISCOVERY_SCHEMA, parse_document, render
 from probe.errors import InputError, TlsProbeError
+
+if TYPE_CHECKING:
+    from probe.discovery import AwsOptions, DiscoveryResult
+
+# probe.discovery is imported where it is used: `tlsprobe` registers this module's command at start-up,
+# and a scan should not pay for loading discovery's models and renderers.
 
 __all__ = ["DiscoverFormat", "ProviderName", "aws_options", "command", "run_discovery"]
 
@@ -58,6 +62,8 @@ def aws_options(*, regions: str | None = None, aws_profile: str | None = None, r
                 external_id: str | None = None, org_role: str | None = None, endpoint_url: str | None = None,
                 services: str | None = None, max_workers: int = 32) -> AwsOptions:
     """AwsOptions from the CLI flags (shared with `tlsprobe sweep`); InputError on bad values."""
+    from probe.discovery import AwsOptions
+
     region_list = _split(regions)
     if "all" in region_list and len(region_list) > 1:
         raise InputError("--regions: 'all' cannot be combined with region names")
@@ -75,6 +81,9 @@ def aws_options(*, regions: str | None = None, aws_profile: str | None = None, r
 
 def run_discovery(provider: ProviderName, options: AwsOptions | None, targets: Path | None) -> DiscoveryResult:
     """Discovery for the CLI (shared with `tlsprobe sweep`); InputError when it cannot run."""
+    from probe.discovery import StaticProvider, collect, discover
+    from probe.discovery.render import DISCOVERY_SCHEMA, parse_document
+
     if provider == ProviderName.AWS:
         assert options is not None
         return discover(options)
@@ -110,6 +119,8 @@ def command(
     log_format: LogFormatOpt = LogFormat.TEXT,
 ) -> None:
     """Discover TLS endpoints, their declared policies and ACM/KMS posture (read-only calls only)."""
+    from probe.discovery.render import render
+
     setup_logging(log_level, log_format)
     try:
         options = None

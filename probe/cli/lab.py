@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,8 +11,13 @@ from rich.table import Table
 
 from probe.errors import TlsProbeError
 from probe.lab.cloud_control import start_cloud_daemon, stop_cloud_daemon, sweep_hint
-from probe.lab.definition import DEFAULT_DEFINITION
-from probe.lab.manager import DEFAULT_STATE_DIR, EndpointStatus, lab_status, start_lab, stop_lab
+from probe.lab.paths import DEFAULT_DEFINITION, DEFAULT_STATE_DIR
+
+if TYPE_CHECKING:
+    from probe.lab.manager import EndpointStatus
+
+# probe.lab.manager (pydantic models, certificate issuing) is imported in each command: `tlsprobe`
+# registers this module's commands at start-up, and a scan should not pay for loading the lab.
 
 app = typer.Typer(
     help="Start, inspect and stop the local lab of TLS endpoints (targets/lab.yaml).", no_args_is_help=True
@@ -49,6 +54,8 @@ def up(
     ] = False,
 ) -> None:
     """Start the lab endpoints and write state.json, ca.pem and targets.csv to the state directory."""
+    from probe.lab.manager import lab_status, start_lab
+
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
     try:
         state = start_lab(state_dir, names, definition)
@@ -69,6 +76,8 @@ def up(
 @app.command()
 def status(state_dir: StateDir = DEFAULT_STATE_DIR) -> None:
     """Show each endpoint of the lab and whether it is up."""
+    from probe.lab.manager import lab_status
+
     try:
         rows = lab_status(state_dir)
     except TlsProbeError as exc:
@@ -79,6 +88,8 @@ def status(state_dir: StateDir = DEFAULT_STATE_DIR) -> None:
 @app.command()
 def down(state_dir: StateDir = DEFAULT_STATE_DIR) -> None:
     """Stop every endpoint process of the lab."""
+    from probe.lab.manager import stop_lab
+
     try:
         stop_cloud_daemon(state_dir)
         stopped = stop_lab(state_dir)

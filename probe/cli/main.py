@@ -1,4 +1,8 @@
-"""The `tlsprobe` command: one typer app joining one module per command."""
+"""The `tlsprobe` command: one typer app joining one module per command.
+
+Every command module is imported at start-up to register its options, so each keeps its top-level imports
+light and loads the heavy ones (sslyze, discovery, the lab, boto3, pandas...) in the command body.
+"""
 
 from __future__ import annotations
 

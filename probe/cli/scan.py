@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,10 +35,14 @@ from probe.policy import DEFAULT_PROFILE, Profile, load_profile, load_waivers
 from probe.report.outputs import OutputFormat
 from probe.resolve import DnsResolver, Overrides, Resolver, StaticResolver, SystemResolver
 from probe.scan.engine import BackendFactory, Engine, Limits
-from probe.scan.fast import FastScanner
 from probe.scan.pipeline import policy_judge
-from probe.scan.sslyze_adapter import ScanSettings, SslyzeScanner
 from probe.targets import TargetSpec, split_host_port
+
+if TYPE_CHECKING:
+    from probe.scan.sslyze_adapter import ScanSettings
+
+# The scanner back-ends load sslyze (about half of start-up): they are imported when options are built,
+# so `tlsprobe --help` and the other commands, which register this module's options, do not load them.
 
 
 class EngineName(StrEnum):
@@ -89,6 +93,8 @@ def build_options(
     all_ips: bool,
 ) -> ScanOptions:
     """Validate every flag; raise InputError with a one-line reason."""
+    from probe.scan.sslyze_adapter import ScanSettings
+
     for name, value in (("--concurrency", concurrency), ("--per-host", per_host)):
         if value < 1:
             raise InputError(f"{name} must be at least 1")
@@ -122,6 +128,9 @@ def build_options(
 
 def make_engine(options: ScanOptions, engine: EngineName = EngineName.FAST) -> Engine:
     """The async engine with the chosen scanner back-end (fast by default)."""
+    from probe.scan.fast import FastScanner
+    from probe.scan.sslyze_adapter import SslyzeScanner
+
     backend: BackendFactory = (
         (lambda gate: FastScanner(gate, options.settings))
         if engine == EngineName.FAST

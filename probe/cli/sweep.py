@@ -67,10 +67,8 @@ from probe.cli.scan import (
     resume_hint,
     run_settings,
 )
-from probe.discovery import posture_result
 from probe.errors import InputError, TlsProbeError
 from probe.policy import DEFAULT_PROFILE
-from probe.sweep import judge_discovered
 
 ReplicaOpt = Annotated[
     bool, typer.Option("--require-kms-replica", help="KMS customer keys without a replica are findings.")
@@ -121,6 +119,11 @@ def command(
     log_format: LogFormatOpt = LogFormat.TEXT,
 ) -> None:
     """Discover endpoints (AWS or a file), scan them, judge declared and observed configuration, report."""
+    # Imported here, not at the top: `tlsprobe` registers this command at start-up, and a scan should
+    # not pay for loading discovery.
+    from probe.discovery import posture_result
+    from probe.sweep import judge_discovered
+
     setup_logging(log_level, log_format)
     try:
         options = build_options(

@@ -26,16 +26,15 @@ from pydantic import BaseModel, ConfigDict
 from probe.errors import TlsProbeError
 from probe.lab.certs import KeyCache, LabCA, issue_client_cert, issue_leaf, make_ca, write_dh_params
 from probe.lab.definition import (
-    DEFAULT_DEFINITION,
-    REPO_ROOT,
     EndpointDef,
     Expect,
     ExpectedFinding,
     load_definition,
 )
+from probe.lab.paths import DEFAULT_DEFINITION, REPO_ROOT
+from probe.lab.paths import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
 from probe.lab.truth import CertTruth, EndpointTruth, cert_truth, endpoint_truth
 
-DEFAULT_STATE_DIR = Path("reports/lab")
 STATE_FORMAT = "tlsprobe.lab/1"
 SERVER_MODULE = "probe.lab.server"
 
