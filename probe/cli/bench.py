@@ -124,11 +124,13 @@ def scan(
     rtt: Annotated[float, typer.Option("--rtt", min=0.0, help="Round-trip time through the latency proxy, ms.")] = 20.0,
     fleet: Annotated[int, typer.Option("--fleet", min=1, help="Lab endpoints in the fleet scenario.")] = 50,
     sweep: Annotated[int, typer.Option("--sweep", min=0, help="Targets in the sweep scenario (0: skip).")] = 10000,
-    tools: Annotated[str, typer.Option("--tools", help="tlsprobe, tlsprobe-sslyze, sslyze-cli, sslscan or all.")
-                     ] = "all",
+    tools: Annotated[
+        str, typer.Option("--tools", help="tlsprobe, tlsprobe-sslyze, sslyze-cli, sslyze-checks, sslscan or all.")
+    ] = "all",
     output_dir: OutputDir = Path("reports"),
 ) -> None:
-    """tlsprobe (fast and --engine sslyze), the sslyze CLI and sslscan on lab endpoints behind the latency proxy."""
+    """tlsprobe (fast and --engine sslyze), the sslyze CLI (full, and its checks alone) and sslscan on lab
+    endpoints behind the latency proxy."""
     from bench.scan_bench import TOOLS, run_bench, table
 
     chosen = _names(tools, TOOLS, "--tools")

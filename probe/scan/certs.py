@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import UTC, datetime
 
 from cryptography import x509
@@ -112,17 +113,19 @@ def hostname_matches(cert: x509.Certificate, hostname: str) -> bool:
 
 
 _ANCHOR_CACHE: dict[str, dict[bytes, list[x509.Certificate]]] = {}
+_ANCHOR_LOCK = threading.Lock()
 
 
 def anchors_from(path: str) -> dict[bytes, list[x509.Certificate]]:
-    """Trust anchors of a PEM bundle, indexed by subject (cached per path)."""
-    cached = _ANCHOR_CACHE.get(path)
-    if cached is None:
-        cached = {}
-        with open(path, "rb") as handle:
-            for cert in x509.load_pem_x509_certificates(handle.read()):
-                cached.setdefault(cert.subject.public_bytes(), []).append(cert)
-        _ANCHOR_CACHE[path] = cached
+    """Trust anchors of a PEM bundle, indexed by subject (parsed once per path, whichever thread asks first)."""
+    with _ANCHOR_LOCK:  # without it, every endpoint scanned at once parsed the public stores again
+        cached = _ANCHOR_CACHE.get(path)
+        if cached is None:
+            cached = {}
+            with open(path, "rb") as handle:
+                for cert in x509.load_pem_x509_certificates(handle.read()):
+                    cached.setdefault(cert.subject.public_bytes(), []).append(cert)
+            _ANCHOR_CACHE[path] = cached
     return cached
 
 

@@ -109,6 +109,9 @@ def _install_gate(gate: ConnectionGate) -> None:
 
         tls_connection._open_socket_for_direct_connection = open_socket
         setattr(tls_connection, "_tlsprobe_gated", True)  # noqa: B010 - marks the module as patched
+        # sslyze builds its trust-store repository on first use, unguarded: every endpoint scanned at once
+        # parsed the five public stores again. Build it now, beside the first handshakes.
+        threading.Thread(target=_default_trust_store, name="tlsprobe-trust-stores", daemon=True).start()
 
 
 @dataclass(frozen=True)

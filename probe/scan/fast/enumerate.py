@@ -200,8 +200,9 @@ class Enumerator:
                 self._anomaly(version, f"accepted but the suite is unreadable ({reply.detail or 'no name'})")
                 return self._chain_done(chain)
             iana = iana_suite_name(version, reply.cipher)
-            offered_iana = {iana_suite_name(version, n) for n in offered}
-            if reply.cipher not in offered and (iana is None or iana not in offered_iana):
+            if reply.cipher not in offered and (
+                iana is None or iana not in {iana_suite_name(version, n) for n in offered}
+            ):
                 self._anomaly(version, f"the server chose {iana or reply.cipher}, which was not offered")
                 return self._chain_done(chain)
             name = reply.cipher if reply.cipher in offered else next(
