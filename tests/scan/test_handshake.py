@@ -13,8 +13,10 @@ from collections.abc import Callable
 
 import pytest
 import trustme
+from nassl.ephemeral_key_info import OpenSslEcNidEnum
 
-from probe.scan.fast.handshake import Answer, Offer, handshake
+from probe.scan.fast.enumerate import ALL_GROUPS
+from probe.scan.fast.handshake import ALL_TLS13_SUITES, Answer, Offer, handshake
 from probe.scan.limits import ConnectionGate
 from tests.servers import serve
 
@@ -77,3 +79,18 @@ def _wait_for(outcomes: list[str], count: int, seconds: float = 5.0) -> list[str
     while len(outcomes) < count and time.monotonic() < until:
         time.sleep(0.01)
     return list(outcomes)
+
+
+def test_a_tls13_probe_follows_a_hello_retry_to_the_group_the_server_wants() -> None:
+    """The probe offers X25519 first (one key share); a server with P-384 only answers HelloRetryRequest."""
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("probe.lab.tlsprobe.test").configure_cert(context)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.set_ecdh_curve("secp384r1")
+    outcomes: list[str] = []
+    gate = ConnectionGate(per_host=1, rate=None, timeout=5)
+    with serve("127.0.31.3", recording_tls_handler(context, outcomes)) as server:
+        offer = Offer("TLSv1.3", legacy=False, ciphers=ALL_TLS13_SUITES, groups=ALL_GROUPS)
+        reply = handshake(gate, server.address, server.port, "probe.lab.tlsprobe.test", offer, timeout=5)
+    assert reply.answer == Answer.ACCEPTED and reply.group == OpenSslEcNidEnum.SECP384R1, reply

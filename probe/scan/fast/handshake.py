@@ -192,7 +192,7 @@ def handshake(gate: ConnectionGate, ip: str, port: int, sni: str, offer: Offer, 
         return Reply(Answer.UNREACHABLE, detail=exc.strerror or str(exc))
     client.set_underlying_socket(sock)
     try:
-        _first_flight(client, sock, full=offer.version == "SSLv2")
+        _first_flight(client, sock, full=offer.version in ("SSLv2", "TLSv1.3"))
         return _chosen(client)
     except (ClientCertificateRequested, WantX509LookupError):
         return _chosen(client, "client certificate requested")
