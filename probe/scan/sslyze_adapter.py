@@ -116,10 +116,10 @@ def _install_gate(gate: ConnectionGate) -> None:
 
 @dataclass(frozen=True)
 class Probed:
-    """What tlsprobe's first handshake learnt: the server accepts TLS 1.3 and asked for no client certificate."""
+    """What tlsprobe's first handshake learnt: the server accepts TLS 1.3 on a usual curve and asked for no
+    client certificate."""
 
-    tls13_cipher: str  # the suite it chose (OpenSSL name)
-    ecdh: bool  # the key exchange was (EC)DHE on a curve
+    tls13_cipher: str  # the suite it chose (OpenSSL name), on one of the usual elliptic curves
 
 
 def _job_result(future: Future[Any]) -> ScanJobResult:
@@ -131,20 +131,29 @@ def _job_result(future: Future[Any]) -> ScanJobResult:
 
 def _attempt(command: Any, info: ServerConnectivityInfo, results: list[ScanJobResult]) -> Any:
     """A scan command's attempt from its jobs' results, with the error reasons sslyze's Scanner gives."""
-    attempt_cls = get_scan_command_attempt_cls(command)
-    error: Exception
     try:
         result = ScanCommandsRepository.get_implementation_cls(command).result_for_completed_scan_jobs(info, results)
-        return attempt_cls(status=ScanCommandAttemptStatusEnum.COMPLETED, error_reason=None, error_trace=None,
-                           result=result)
-    except ClientCertificateRequested as exc:
-        reason, error = ScanCommandErrorReasonEnum.CLIENT_CERTIFICATE_NEEDED, exc
-    except (ConnectionToServerTimedOut, TlsHandshakeTimedOut, ServerRejectedTlsHandshake) as exc:
-        reason, error = ScanCommandErrorReasonEnum.CONNECTIVITY_ISSUE, exc
-    except Exception as exc:  # as sslyze's Scanner: any other failure is the check's error, not the scan's
-        reason, error = ScanCommandErrorReasonEnum.BUG_IN_SSLYZE, exc
-    return attempt_cls(status=ScanCommandAttemptStatusEnum.ERROR, error_reason=reason,
-                       error_trace=TracebackException.from_exception(error), result=None)
+    except Exception as exc:  # as sslyze's Scanner: a failure is the check's error, not the scan's
+        return _failed_attempt(command, exc)
+    return get_scan_command_attempt_cls(command)(
+        status=ScanCommandAttemptStatusEnum.COMPLETED, error_reason=None, error_trace=None, result=result
+    )
+
+
+def _failed_attempt(command: Any, error: Exception) -> Any:
+    """A scan command's failed attempt, with the error reason sslyze's Scanner gives that exception."""
+    if isinstance(error, ClientCertificateRequested):
+        reason = ScanCommandErrorReasonEnum.CLIENT_CERTIFICATE_NEEDED
+    elif isinstance(error, ConnectionToServerTimedOut | TlsHandshakeTimedOut | ServerRejectedTlsHandshake):
+        reason = ScanCommandErrorReasonEnum.CONNECTIVITY_ISSUE
+    else:
+        reason = ScanCommandErrorReasonEnum.BUG_IN_SSLYZE
+    return get_scan_command_attempt_cls(command)(
+        status=ScanCommandAttemptStatusEnum.ERROR,
+        error_reason=reason,
+        error_trace=TracebackException.from_exception(error),
+        result=None,
+    )
 
 
 def _robot_rsa_parameters(info: ServerConnectivityInfo) -> tuple[str, Any] | None:
@@ -156,8 +165,13 @@ def _robot_rsa_parameters(info: ServerConnectivityInfo) -> tuple[str, Any] | Non
     return None
 
 
-def _robot_attempts(pool: ThreadPoolExecutor, info: ServerConnectivityInfo, rsa: Future[Any]) -> list[ScanJobResult]:
-    """sslyze's ROBOT attempts (each: the five payloads, completing the handshake), payloads in parallel."""
+def _robot_attempts(
+    pool: ThreadPoolExecutor, info: ServerConnectivityInfo, rsa: Future[Any], budget: EndpointBudget
+) -> list[ScanJobResult]:
+    """sslyze's ROBOT attempts (each: the five payloads, completing the handshake), payloads in parallel.
+
+    sslyze records a socket error as the server's answer to a payload; one cut short by the endpoint deadline
+    would read as an oracle, so an attempt that ends after the deadline fails as a timeout instead."""
     count = RobotImplementation._TEST_ATTEMPTS_NB
     try:
         found = rsa.result()
@@ -178,6 +192,13 @@ def _robot_attempts(pool: ThreadPoolExecutor, info: ServerConnectivityInfo, rsa:
     results = []
     for attempt in sends:
         failed = next((r for r in map(_job_result, attempt.values()) if r._exception is not None), None)
+        if failed is None and budget.remaining() <= 0:
+            timed_out = ConnectionToServerTimedOut(
+                server_location=info.server_location,
+                network_configuration=info.network_configuration,
+                error_message="endpoint deadline reached during the ROBOT payloads",
+            )
+            failed = ScanJobResult(_return_value=None, _exception=timed_out)
         responses = None if failed else {payload: f.result() for payload, f in attempt.items()}
         results.append(failed or ScanJobResult(_return_value=responses, _exception=None))
     return results
@@ -236,7 +257,7 @@ class SslyzeScanner:
         self.gate.register(target.ip, target.dial_port, budget)
         try:
             if probed is not None:
-                result = self._run_jobs(location, network, extra, commands, probed)
+                result = self._run_jobs(location, network, extra, commands, probed, budget)
             else:
                 request = ServerScanRequest(
                     server_location=location,
@@ -262,7 +283,7 @@ class SslyzeScanner:
                     connections=budget.connections,
                     duration_s=time.monotonic() - started,
                 )
-            observation = self._map(target, result, budget)
+            observation = self._map(target, result, budget, jobs_in_order=probed is not None)
         finally:
             self.gate.unregister(target.ip, target.dial_port, budget)
         return observation.model_copy(
@@ -276,6 +297,7 @@ class SslyzeScanner:
         extra: ScanCommandsExtraArguments,
         commands: set[Any],
         probed: Probed,
+        budget: EndpointBudget,
     ) -> ServerScanResult:
         """sslyze's plugin jobs and result analysis, without its connectivity test, on one pool of --per-host
         threads. ROBOT's three attempts share one RSA-parameters handshake and send their five payloads side
@@ -284,7 +306,7 @@ class SslyzeScanner:
             highest_tls_version_supported=TlsVersionEnum.TLS_1_3,
             cipher_suite_supported=probed.tls13_cipher,
             client_auth_requirement=ClientAuthRequirementEnum.DISABLED,
-            supports_ecdh_key_exchange=probed.ecdh,
+            supports_ecdh_key_exchange=True,
         )
         info = ServerConnectivityInfo(
             server_location=location, network_configuration=network, tls_probing_result=probing
@@ -295,12 +317,18 @@ class SslyzeScanner:
             rsa = pool.submit(_robot_rsa_parameters, info) if ScanCommand.ROBOT in commands else None
             pending: dict[Any, list[Future[Any]]] = {}
             for command in sorted(commands - {ScanCommand.ROBOT}, key=lambda c: c.value):
-                jobs: list[ScanJob] = ScanCommandsRepository.get_implementation_cls(command).scan_jobs_for_scan_command(
-                    info, getattr(extra, command.value, None)
-                )
+                implementation = ScanCommandsRepository.get_implementation_cls(command)
+                try:
+                    jobs: list[ScanJob] = implementation.scan_jobs_for_scan_command(
+                        info, getattr(extra, command.value, None)
+                    )
+                except Exception as exc:  # as sslyze's Scanner: the command fails, the others run
+                    attempts[command.value] = _failed_attempt(command, exc)
+                    continue
                 pending[command] = [pool.submit(job.function_to_call, *job.function_arguments) for job in jobs]
             if rsa is not None:
-                attempts[ScanCommand.ROBOT.value] = _attempt(ScanCommand.ROBOT, info, _robot_attempts(pool, info, rsa))
+                robot = _robot_attempts(pool, info, rsa, budget)
+                attempts[ScanCommand.ROBOT.value] = _attempt(ScanCommand.ROBOT, info, robot)
             for command, futures in pending.items():
                 attempts[command.value] = _attempt(command, info, [_job_result(f) for f in futures])
         for cls_field in fields(AllScanCommandsAttempts):
@@ -342,7 +370,7 @@ class SslyzeScanner:
         return ScanError(kind=ErrorKind.INTERNAL, message=f"{name}: {text[:200]}")
 
     # -- mapping ------------------------------------------------------------------------------------------
-    def _map(self, target: Target, result: Any, budget: EndpointBudget) -> Observation:
+    def _map(self, target: Target, result: Any, budget: EndpointBudget, jobs_in_order: bool) -> Observation:
         attempts = result.scan_result
         notes: list[str] = []
         versions: dict[str, bool] = {}
@@ -371,7 +399,7 @@ class SslyzeScanner:
                 client_auth = "required"
             elif probing.client_auth_requirement == ClientAuthRequirementEnum.OPTIONAL:
                 client_auth = "optional"
-        certificates = self._certificates(target, result, notes)
+        certificates = self._certificates(target, result, notes, jobs_in_order)
         groups: tuple[str, ...] = ()
         curves = attempts.elliptic_curves
         if curves.status == ScanCommandAttemptStatusEnum.COMPLETED and curves.result.supported_curves:
@@ -406,7 +434,9 @@ class SslyzeScanner:
             notes=tuple(notes),
         )
 
-    def _certificates(self, target: Target, result: Any, notes: list[str]) -> tuple[CertificateInfo, ...]:
+    def _certificates(
+        self, target: Target, result: Any, notes: list[str], jobs_in_order: bool
+    ) -> tuple[CertificateInfo, ...]:
         attempt = result.scan_result.certificate_info
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
             if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
@@ -428,8 +458,9 @@ class SslyzeScanner:
                 errors = {p.validation_error for p in deployment.path_validation_results if p.validation_error}
                 trust_error = "; ".join(sorted(str(e) for e in errors))[:200] or "no trusted path"
             infos.append(_certificate_info(target, chain, trusted, trust_error))
-        # sslyze lists deployments in the order its jobs finished: sort, so reports and diffs are stable
-        return tuple(sorted(infos, key=lambda c: (c.key_type, c.key_bits or 0, c.fingerprint_sha256)))
+        if jobs_in_order:  # _run_jobs: the default client's chain (sslyze's first job) comes first
+            return tuple(infos)
+        return tuple(_default_first(infos, result.connectivity_result))
 
     def _raw_certificates(self, target: Target, result: Any, notes: list[str]) -> tuple[CertificateInfo, ...]:
         """sslyze could not analyse the certificate (a hostile one: unparsable extensions, odd strings): read
@@ -564,6 +595,19 @@ def _default_trust_store() -> Path:
     from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import TrustStoresRepository
 
     return Path(TrustStoresRepository.get_default().get_main_store().path)
+
+
+def _default_first(infos: list[CertificateInfo], probing: Any) -> list[CertificateInfo]:
+    """Deployments in a stable order, the default one first where it is known.
+
+    sslyze's Scanner lists deployments in the order its jobs finished, while reports and diffs take the first
+    as the one default clients get. Up to TLS 1.2 the suite of sslyze's connectivity test names its key type;
+    at TLS 1.3 nothing does, and the order is by key type, size and fingerprint."""
+    hint = None
+    if probing is not None and probing.highest_tls_version_supported.value < TlsVersionEnum.TLS_1_3.value:
+        suite = probing.cipher_suite_supported
+        hint = "EC" if "ECDSA" in suite else "DSA" if "DSS" in suite else "RSA"
+    return sorted(infos, key=lambda c: (c.key_type != hint, c.key_type, c.key_bits or 0, c.fingerprint_sha256))
 
 
 def _certificate_info(target: Target, chain: list[Any], trusted: bool, trust_error: str | None) -> CertificateInfo:

@@ -2,6 +2,8 @@
 
 The legacy client (OpenSSL 1.0.2) and the modern one (OpenSSL 1.1.1) are used as sslyze's per-suite test
 uses them; every socket comes from the run's `ConnectionGate` (deadline, --per-host, --rate, counting).
+"Accepted" means the server chose the suite in its ServerHello: up to TLS 1.2 the probe never sends its key
+exchange, so a server that would fail only after it (or reset then) still counts as choosing the suite.
 """
 
 from __future__ import annotations
