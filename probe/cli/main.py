@@ -6,6 +6,7 @@ light and loads the heavy ones (sslyze, discovery, the lab, boto3, pandas...) in
 
 from __future__ import annotations
 
+import gc
 import warnings
 
 import typer
@@ -43,4 +44,9 @@ def run() -> None:
     """Console-script entry point."""
     # Public trust stores hold a few legacy roots that cryptography warns about on every load.
     warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
-    app()
+    try:
+        app()
+    finally:
+        # Every file, database and socket is closed by now. Without this the interpreter's shutdown spends
+        # about 0.15 s garbage-collecting sslyze's and cryptography's objects, which the OS frees anyway.
+        gc.freeze()
