@@ -94,3 +94,28 @@ def test_a_tls13_probe_follows_a_hello_retry_to_the_group_the_server_wants() -> 
         offer = Offer("TLSv1.3", legacy=False, ciphers=ALL_TLS13_SUITES, groups=ALL_GROUPS)
         reply = handshake(gate, server.address, server.port, "probe.lab.tlsprobe.test", offer, timeout=5)
     assert reply.answer == Answer.ACCEPTED and reply.group == OpenSslEcNidEnum.SECP384R1, reply
+
+
+@pytest.mark.parametrize(
+    ("offer", "chosen"),
+    [
+        (Offer("TLSv1.2", legacy=False, ciphers=("ECDHE-RSA-CHACHA20-POLY1305",)), "ECDHE-RSA-CHACHA20-POLY1305"),
+        (Offer("TLSv1.2", legacy=True, ciphers=("ECDHE-RSA-AES128-GCM-SHA256",)), "ECDHE-RSA-AES128-GCM-SHA256"),
+        (Offer("TLSv1.3", legacy=False, ciphers=("TLS_AES_128_GCM_SHA256",)), "TLS_AES_128_GCM_SHA256"),
+    ],
+)
+def test_a_server_that_requires_a_client_certificate_still_names_its_suite(offer: Offer, chosen: str) -> None:
+    ca = trustme.CA(key_type=trustme.KeyType.RSA)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("probe.lab.tlsprobe.test", key_type=trustme.KeyType.RSA).configure_cert(context)
+    ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_REQUIRED
+    outcomes: list[str] = []
+    gate = ConnectionGate(per_host=1, rate=None, timeout=5)
+    with serve("127.0.31.5", recording_tls_handler(context, outcomes)) as server:
+        reply = handshake(gate, server.address, server.port, "probe.lab.tlsprobe.test", offer, timeout=5)
+        ended = _wait_for(outcomes, 1)
+    assert reply.answer == Answer.ACCEPTED and reply.cipher == chosen, reply
+    assert ended and ended[0].startswith("failed"), ended
+    if offer.version == "TLSv1.3":  # the first offer tells sslyze's checks that a certificate is asked for
+        assert reply.detail == "client certificate requested", reply

@@ -103,7 +103,14 @@ def _client(offer: Offer, sni: str) -> BaseSslClient:
         client: BaseSslClient = LegacySslClient(ssl_version=version, ssl_verify=OpenSslVerifyEnum.NONE)
         client.set_cipher_list(":".join(offer.ciphers))
     else:
-        modern = SslClient(ssl_version=version, ssl_verify=OpenSslVerifyEnum.NONE)
+        # Up to TLS 1.2 the modern client names the suite only once it writes its key exchange, which it does
+        # not do after a certificate request it must answer: it answers with no certificate instead (never
+        # sent: the probe stops first). At TLS 1.3 the request is kept, as the first offer reports it.
+        modern = SslClient(
+            ssl_version=version,
+            ssl_verify=OpenSslVerifyEnum.NONE,
+            ignore_client_authentication_requests=offer.version != "TLSv1.3",
+        )
         if offer.version == "TLSv1.3":
             modern.set_ciphersuites(":".join(offer.ciphers))
         else:
