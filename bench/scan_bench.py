@@ -38,8 +38,8 @@ from typing import Any
 
 import yaml
 
-from probe.lab.definition import DEFAULT_DEFINITION, REPO_ROOT
 from probe.lab.manager import LabState, running_lab
+from probe.lab.paths import DEFAULT_DEFINITION, REPO_ROOT
 
 PYTHON = sys.executable
 TOOLS = ("tlsprobe", "tlsprobe-sslyze", "sslyze-cli", "sslyze-checks", "sslscan")

@@ -9,8 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from probe.errors import InputError
-from probe.lab.paths import DEFAULT_DEFINITION as DEFAULT_DEFINITION
-from probe.lab.paths import REPO_ROOT as REPO_ROOT
+from probe.lab.paths import DEFAULT_DEFINITION
 from probe.models import ErrorKind, Severity
 
 TlsVersionName = Literal["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from probe.errors import InputError
 from probe.lab import hostile_certs
 from probe.lab.certs import LabCA, make_ca
-from probe.lab.definition import REPO_ROOT
+from probe.lab.paths import REPO_ROOT
 from probe.models import ErrorKind
 
 DEFAULT_HOSTILE_DEFINITION = REPO_ROOT / "targets" / "hostile.yaml"

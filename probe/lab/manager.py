@@ -32,7 +32,6 @@ from probe.lab.definition import (
     load_definition,
 )
 from probe.lab.paths import DEFAULT_DEFINITION, REPO_ROOT
-from probe.lab.paths import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
 from probe.lab.truth import CertTruth, EndpointTruth, cert_truth, endpoint_truth
 
 STATE_FORMAT = "tlsprobe.lab/1"

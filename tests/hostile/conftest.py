@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from probe.lab.definition import REPO_ROOT
 from probe.lab.hostile import HostileLab, running_hostile_lab
+from probe.lab.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from probe.cli.main import app
 from probe.errors import InputError
-from probe.lab.definition import REPO_ROOT
+from probe.lab.paths import REPO_ROOT
 from probe.policy import load_profile, load_waivers
 from probe.report.document import build_document, read_document
 from probe.targets import TargetSpec

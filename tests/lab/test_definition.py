@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from probe.errors import InputError
-from probe.lab.definition import DEFAULT_DEFINITION, load_definition
+from probe.lab.definition import load_definition
 from probe.lab.groundtruth import openssl_cipher_table, parse_openssl_ciphers
+from probe.lab.paths import DEFAULT_DEFINITION
 from probe.models import ErrorKind
 
 RULE_IDS = {

@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from probe.cli.main import app
-from probe.lab.definition import DEFAULT_DEFINITION
 from probe.lab.manager import running_lab
+from probe.lab.paths import DEFAULT_DEFINITION
 from tests.alerts.server import webhook_server
 
 HOST = "compliant.lab.tlsprobe.test"
