@@ -40,6 +40,7 @@ import yaml
 
 from probe.lab.manager import LabState, running_lab
 from probe.lab.paths import DEFAULT_DEFINITION, REPO_ROOT
+from probe.targets import write_csv
 
 PYTHON = sys.executable
 TOOLS = ("tlsprobe", "tlsprobe-sslyze", "sslyze-cli", "sslyze-checks", "sslscan")
@@ -214,12 +215,7 @@ def tlsprobe_command(targets_csv: Path, ca: str, out: Path, db: Path, engine: st
 
 
 def write_targets(path: Path, endpoints: Iterable[Endpoint]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["host", "port", "ip"])
-        for e in endpoints:
-            writer.writerow([e.host, e.port, e.ip])
-    return path
+    return write_csv(path, ((e.host, e.port, e.ip) for e in endpoints))
 
 
 # --- reading results ------------------------------------------------------------------------------------------

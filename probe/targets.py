@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,6 +230,17 @@ def iter_file(path: Path) -> Iterator[Target | Problem | CidrEntry]:
         yield from _iter_csv(path)
     else:
         yield from _iter_plain(path)
+
+
+def write_csv(
+    path: Path, rows: Iterable[Sequence[str | int]], columns: Sequence[str] = ("host", "port", "ip")
+) -> Path:
+    """Write a targets CSV that `iter_file` reads back: a header of `columns`, then one row per target."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    return path
 
 
 @dataclass(frozen=True)

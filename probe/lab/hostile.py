@@ -8,7 +8,6 @@ starts them for a `with` block and always stops them; `targets_csv` lists what t
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import json
 import os
@@ -29,6 +28,7 @@ from probe.lab import hostile_certs
 from probe.lab.certs import LabCA, make_ca
 from probe.lab.paths import REPO_ROOT
 from probe.models import ErrorKind
+from probe.targets import write_csv
 
 DEFAULT_HOSTILE_DEFINITION = REPO_ROOT / "targets" / "hostile.yaml"
 SERVER_MODULE = "probe.lab.hostile_server"
@@ -191,14 +191,6 @@ def _spawn(spec: dict[str, object], run_dir: Path) -> tuple[subprocess.Popen[byt
     raise InputError(f"hostile endpoint {name} did not start (see {run_dir / (name + '.log')})")
 
 
-def _write_targets(path: Path, endpoints: list[HostileEndpoint]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["host", "port", "ip"])
-        for e in endpoints:
-            writer.writerow([e.host, e.port, e.address])
-
-
 @contextlib.contextmanager
 def running_hostile_lab(state_dir: Path, definition: Path = DEFAULT_HOSTILE_DEFINITION,
                         names: list[str] | None = None) -> Iterator[HostileLab]:
@@ -236,7 +228,7 @@ def running_hostile_lab(state_dir: Path, definition: Path = DEFAULT_HOSTILE_DEFI
             started[endpoint.name] = HostileEndpoint(endpoint, port, proc.pid, count_file)
         endpoints = tuple(started[e.name] for e in selected)
         targets_csv = state_dir / "targets.csv"
-        _write_targets(targets_csv, [e for e in endpoints if e.definition.scan])
+        write_csv(targets_csv, ((e.host, e.port, e.address) for e in endpoints if e.definition.scan))
         yield HostileLab(state_dir, ca.cert_path, targets_csv, endpoints)
     finally:
         for running in started.values():

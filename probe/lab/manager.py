@@ -7,7 +7,6 @@ findings, file paths), ca.pem (the lab CA to trust), targets.csv (host,port,ip,n
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import json
 import os
@@ -33,6 +32,7 @@ from probe.lab.definition import (
 )
 from probe.lab.paths import DEFAULT_DEFINITION, REPO_ROOT
 from probe.lab.truth import CertTruth, EndpointTruth, cert_truth, endpoint_truth
+from probe.targets import write_csv
 
 STATE_FORMAT = "tlsprobe.lab/1"
 SERVER_MODULE = "probe.lab.server"
@@ -301,14 +301,6 @@ def _wait_ready(prepared: _Prepared, proc: subprocess.Popen[bytes], deadline: fl
     raise LabError(f"lab endpoint {prepared.endpoint.name} did not start listening in time")
 
 
-def _write_targets_csv(path: Path, endpoints: list[EndpointState]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["host", "port", "ip", "name"])
-        for e in endpoints:
-            writer.writerow([e.host, e.port, e.address, e.name])
-
-
 def _refuse_if_running(state_dir: Path) -> None:
     if not state_file(state_dir).exists():
         return
@@ -364,7 +356,7 @@ def start_lab(state_dir: Path, names: list[str] | None = None, definition: Path 
             _kill_group(proc.pid, str(item.spec_file))
         raise
     targets_csv = state_dir / "targets.csv"
-    _write_targets_csv(targets_csv, endpoints)
+    write_csv(targets_csv, ((e.host, e.port, e.address, e.name) for e in endpoints), ("host", "port", "ip", "name"))
     state = LabState(
         state_dir=str(state_dir),
         definition=str(Path(definition).resolve()),
