@@ -26,15 +26,16 @@ SMALL_BUNDLE = 12  # a hello this short is never suspected of tripping a size li
 SPLIT_MIN = 6  # each half of a split keeps at least this many suites
 MAX_CHAINS = 8  # chains per (version, client) list
 PREFERENCE_VERSIONS = ("TLSv1.2", "TLSv1.1", "TLSv1.0")  # as the sslyze back-end: first with two suites
-# Groups in offer order: the usual ones first, so that TLS 1.3 key shares rarely need a HelloRetryRequest.
-_FIRST_GROUPS = (
+# OpenSSL's default groups, which sslyze's own handshakes offer. They come first in every offer, so that TLS 1.3
+# key shares rarely need a HelloRetryRequest.
+USUAL_GROUPS = (
     OpenSslEcNidEnum.X25519,
     OpenSslEcNidEnum.SECP256R1,
     OpenSslEcNidEnum.SECP384R1,
     OpenSslEcNidEnum.X448,
     OpenSslEcNidEnum.SECP521R1,
 )
-ALL_GROUPS: tuple[OpenSslEcNidEnum, ...] = _FIRST_GROUPS + tuple(g for g in OpenSslEcNidEnum if g not in _FIRST_GROUPS)
+ALL_GROUPS: tuple[OpenSslEcNidEnum, ...] = USUAL_GROUPS + tuple(g for g in OpenSslEcNidEnum if g not in USUAL_GROUPS)
 
 Probe = Callable[[Offer], Reply]
 

@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import cache, partial
 
-from nassl.ephemeral_key_info import OpenSslEcNidEnum
 from nassl.ssl_client import OpenSslVersionEnum, SslClient
 
 from probe.models import ErrorKind, Observation, ScanError, Target
 from probe.scan.diagnose import diagnose
 from probe.scan.fast.enumerate import (
     PREFERENCE_VERSIONS,
+    USUAL_GROUPS,
     VERSIONS,
     Enumeration,
     Enumerator,
@@ -32,15 +32,6 @@ from probe.scan.limits import ConnectionGate, DeadlineExceeded, EndpointBudget
 from probe.scan.sslyze_adapter import GROUP_NAMES, Probed, ScanSettings, SslyzeScanner
 
 ENGINE = "fast"
-# Groups sslyze's own handshakes offer (OpenSSL's defaults): a server that chose one of them will answer them.
-_COMMON_GROUPS = frozenset({
-    OpenSslEcNidEnum.X25519,
-    OpenSslEcNidEnum.SECP256R1,
-    OpenSslEcNidEnum.SECP384R1,
-    OpenSslEcNidEnum.SECP521R1,
-    OpenSslEcNidEnum.X448,
-})
-
 
 @cache
 def modern_tls12_names() -> frozenset[str]:
@@ -218,7 +209,7 @@ class FastScanner:
 def _probed(first: Reply) -> Probed | None:
     """What the first (TLS 1.3) offer tells sslyze's checks, sparing its connectivity test; None when they
     need that test (no TLS 1.3, or a client certificate request, whose optional/required sslyze works out)."""
-    if first.answer != Answer.ACCEPTED or not first.cipher or first.detail or first.group not in _COMMON_GROUPS:
+    if first.answer != Answer.ACCEPTED or not first.cipher or first.detail or first.group not in USUAL_GROUPS:
         return None  # an unusual group: sslyze's own handshakes (OpenSSL's default groups) might not connect
     return Probed(tls13_cipher=first.cipher)
 
