@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -36,13 +36,11 @@ from probe.report.outputs import OutputFormat
 from probe.resolve import DnsResolver, Overrides, Resolver, StaticResolver, SystemResolver
 from probe.scan.engine import BackendFactory, Engine, Limits
 from probe.scan.pipeline import policy_judge
+from probe.scan.settings import ScanSettings
 from probe.targets import TargetSpec, split_host_port
 
-if TYPE_CHECKING:
-    from probe.scan.sslyze_adapter import ScanSettings
-
-# The scanner back-ends load sslyze (about half of start-up): they are imported when options are built,
-# so `tlsprobe --help` and the other commands, which register this module's options, do not load them.
+# The scanner back-ends are imported when the engine is built, so `tlsprobe --help` and the other commands,
+# which register this module's options, do not load them (or sslyze, about a third of start-up).
 
 
 class EngineName(StrEnum):
@@ -93,8 +91,6 @@ def build_options(
     all_ips: bool,
 ) -> ScanOptions:
     """Validate every flag; raise InputError with a one-line reason."""
-    from probe.scan.sslyze_adapter import ScanSettings
-
     for name, value in (("--concurrency", concurrency), ("--per-host", per_host)):
         if value < 1:
             raise InputError(f"{name} must be at least 1")
@@ -128,14 +124,15 @@ def build_options(
 
 def make_engine(options: ScanOptions, engine: EngineName = EngineName.FAST) -> Engine:
     """The async engine with the chosen scanner back-end (fast by default)."""
-    from probe.scan.fast import FastScanner
-    from probe.scan.sslyze_adapter import SslyzeScanner
+    backend: BackendFactory
+    if engine == EngineName.FAST:
+        from probe.scan.fast import FastScanner
 
-    backend: BackendFactory = (
-        (lambda gate: FastScanner(gate, options.settings))
-        if engine == EngineName.FAST
-        else (lambda gate: SslyzeScanner(gate, options.settings))
-    )
+        backend = lambda gate: FastScanner(gate, options.settings)  # noqa: E731
+    else:
+        from probe.scan.sslyze_adapter import SslyzeScanner
+
+        backend = lambda gate: SslyzeScanner(gate, options.settings)  # noqa: E731
     return Engine(
         backend,
         options.resolver,

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from traceback import TracebackException
 from typing import Any, Literal
@@ -55,6 +55,8 @@ from probe.models import (
 from probe.scan import certs
 from probe.scan.diagnose import diagnose
 from probe.scan.limits import ConnectionGate, EndpointBudget
+from probe.scan.settings import GROUP_NAMES, Probed, ScanSettings
+from probe.scan.suites import CatalogueSuite
 
 SUITE_COMMANDS: dict[str, Any] = {
     "SSLv2": ScanCommand.SSL_2_0_CIPHER_SUITES,
@@ -90,7 +92,6 @@ CHECK_COMMANDS = frozenset(
     }
 )
 MAX_WORKER_THREADS = 10  # sslyze threads for one endpoint; the gate enforces --per-host across all of them
-GROUP_NAMES = {"prime256v1": "secp256r1"}
 
 _install_lock = threading.Lock()
 _gate_holder: dict[str, ConnectionGate] = {}
@@ -112,14 +113,6 @@ def _install_gate(gate: ConnectionGate) -> None:
         # sslyze builds its trust-store repository on first use, unguarded: every endpoint scanned at once
         # parsed the five public stores again. Build it now, beside the first handshakes.
         threading.Thread(target=_default_trust_store, name="tlsprobe-trust-stores", daemon=True).start()
-
-
-@dataclass(frozen=True)
-class Probed:
-    """What tlsprobe's first handshake learnt: the server accepts TLS 1.3 on a usual curve and asked for no
-    client certificate."""
-
-    tls13_cipher: str  # the suite it chose (OpenSSL name), on one of the usual elliptic curves
 
 
 def _job_result(future: Future[Any]) -> ScanJobResult:
@@ -202,19 +195,6 @@ def _robot_attempts(
         responses = None if failed else {payload: f.result() for payload, f in attempt.items()}
         results.append(failed or ScanJobResult(_return_value=responses, _exception=None))
     return results
-
-
-@dataclass(frozen=True)
-class ScanSettings:
-    """What the sslyze back-end needs besides the target."""
-
-    timeout: float = 5.0
-    per_host: int = 5
-    ca_file: Path | None = None
-    suites: bool = True  # run the per-version cipher suite commands
-    checks: bool = True  # certificate, groups, vulnerabilities
-    groups: bool | None = None  # ELLIPTIC_CURVES: None = with the checks; False = never; True = always
-    suite_versions: tuple[str, ...] | None = None  # with suites: only these versions (None = all)
 
 
 class SslyzeScanner:
@@ -554,15 +534,6 @@ class SslyzeScanner:
         return "server" if chosen[0] == chosen[1] else "client"
 
 
-@dataclass(frozen=True)
-class CatalogueSuite:
-    """A cipher suite sslyze tests for one version: its IANA name, OpenSSL name and the nassl client it needs."""
-
-    iana: str
-    openssl: str
-    legacy: bool  # True: nassl's legacy OpenSSL client (as sslyze's per-suite test); False: the modern one
-
-
 def suite_catalogue() -> dict[str, tuple[CatalogueSuite, ...]]:
     """Every suite sslyze's per-suite test covers, per version, with the client sslyze uses for it."""
     catalogue: dict[str, tuple[CatalogueSuite, ...]] = {}
@@ -582,13 +553,15 @@ def suite_catalogue() -> dict[str, tuple[CatalogueSuite, ...]]:
     return catalogue
 
 
-def iana_suite_name(version: str, openssl_name: str) -> str | None:
-    """The IANA name sslyze reports for an OpenSSL suite name negotiated at `version` (None when unknown)."""
-    if openssl_name.startswith("TLS_"):
-        return openssl_name
-    tls_version = TlsVersionEnum[SUITE_COMMANDS[version].name.replace("_CIPHER_SUITES", "")]
+def openssl_to_iana_names() -> dict[str, dict[str, str]]:
+    """sslyze's IANA name for each OpenSSL suite name, per version (TLS 1.3 names are IANA names already)."""
     mapping: dict[Any, dict[str, str]] = getattr(sslyze_suites, "_OPENSSL_TO_RFC_NAMES_MAPPING", {})
-    return mapping.get(tls_version, {}).get(openssl_name)
+    names = {}
+    for version, command in SUITE_COMMANDS.items():
+        tls_version = TlsVersionEnum[command.name.replace("_CIPHER_SUITES", "")]
+        if tls_version in mapping:
+            names[version] = dict(sorted(mapping[tls_version].items()))
+    return names
 
 
 def _default_trust_store() -> Path:

@@ -22,7 +22,8 @@ import pytest
 from probe.models import ErrorKind, Observation, Target
 from probe.resolve import StaticResolver
 from probe.scan.engine import DEADLINE_GRACE_S, Engine, Limits
-from probe.scan.sslyze_adapter import ScanSettings, SslyzeScanner
+from probe.scan.settings import ScanSettings
+from probe.scan.sslyze_adapter import SslyzeScanner
 
 N_TARPIT = 1000
 N_CLOSED = 1000

@@ -12,7 +12,8 @@ import trustme
 from probe.models import ErrorKind, Observation, Target
 from probe.resolve import StaticResolver
 from probe.scan.engine import Engine, Limits
-from probe.scan.sslyze_adapter import ScanSettings, SslyzeScanner
+from probe.scan.settings import ScanSettings
+from probe.scan.sslyze_adapter import SslyzeScanner
 from tests.servers import (
     EstablishedSampler,
     close_at_once,

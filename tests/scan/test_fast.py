@@ -15,7 +15,8 @@ from probe.models import ErrorKind, Observation, Target
 from probe.resolve import StaticResolver
 from probe.scan.engine import BackendFactory, Engine, Limits
 from probe.scan.fast import FastScanner
-from probe.scan.sslyze_adapter import ScanSettings, SslyzeScanner
+from probe.scan.settings import ScanSettings
+from probe.scan.sslyze_adapter import SslyzeScanner
 from tests.servers import EstablishedSampler, serve_in_process, tls_handler
 
 LIMITS = Limits(concurrency=6, per_host=5, timeout=2, deadline=60)

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from functools import cache
 
 from nassl.ephemeral_key_info import OpenSslEcNidEnum
 
 from probe.scan.fast.handshake import ALL_TLS13_SUITES, Answer, Offer, Reply
 from probe.scan.limits import DeadlineExceeded
-from probe.scan.sslyze_adapter import CatalogueSuite, iana_suite_name, suite_catalogue
+from probe.scan.suites import catalogue, iana_suite_name
 
 VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 MAX_BUNDLE = 128  # suites per ClientHello (testssl.sh's bound: servers choke on longer hellos)
@@ -38,12 +37,6 @@ USUAL_GROUPS = (
 ALL_GROUPS: tuple[OpenSslEcNidEnum, ...] = USUAL_GROUPS + tuple(g for g in OpenSslEcNidEnum if g not in USUAL_GROUPS)
 
 Probe = Callable[[Offer], Reply]
-
-
-@cache
-def catalogue() -> dict[str, tuple[CatalogueSuite, ...]]:
-    """sslyze's suites per version (computed once per process)."""
-    return suite_catalogue()
 
 
 @dataclass(frozen=True)

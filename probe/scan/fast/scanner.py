@@ -8,10 +8,13 @@ sslyze's per-suite test. `connections` counts every connection of both parts.
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import cache, partial
+from typing import TYPE_CHECKING
 
 from nassl.ssl_client import OpenSslVersionEnum, SslClient
 
@@ -23,13 +26,18 @@ from probe.scan.fast.enumerate import (
     VERSIONS,
     Enumeration,
     Enumerator,
-    catalogue,
     initial_chains,
     suite_offer,
 )
 from probe.scan.fast.handshake import Answer, Offer, Reply, group_name, handshake
 from probe.scan.limits import ConnectionGate, DeadlineExceeded, EndpointBudget
-from probe.scan.sslyze_adapter import GROUP_NAMES, Probed, ScanSettings, SslyzeScanner
+from probe.scan.settings import GROUP_NAMES, Probed, ScanSettings
+from probe.scan.suites import catalogue
+
+if TYPE_CHECKING:
+    from probe.scan.sslyze_adapter import SslyzeScanner
+
+ADAPTER = "probe.scan.sslyze_adapter"
 
 ENGINE = "fast"
 
@@ -49,8 +57,22 @@ class FastScanner:
     def __init__(self, gate: ConnectionGate, settings: ScanSettings) -> None:
         self.gate = gate
         self.settings = settings
-        self.checks = SslyzeScanner(gate, replace(settings, suites=False, checks=True, groups=False))
-        catalogue()  # build sslyze's suite lists once, before worker threads race for it
+        self._checks: SslyzeScanner | None = None
+        self._checks_lock = threading.Lock()
+        catalogue()  # read the suite table once, before worker threads race for it
+        # sslyze takes about a third of a second to import; the elimination does not need it, so the import
+        # runs beside the first handshakes (they wait on the network, not the interpreter).
+        threading.Thread(target=importlib.import_module, args=(ADAPTER,), name="tlsprobe-load-sslyze",
+                         daemon=True).start()
+
+    def checks(self) -> SslyzeScanner:
+        """sslyze for certificates and vulnerabilities (no suites, no curves); waits for sslyze's import."""
+        with self._checks_lock:
+            if self._checks is None:
+                adapter = importlib.import_module(ADAPTER)
+                checks = replace(self.settings, suites=False, checks=True, groups=False)
+                self._checks = adapter.SslyzeScanner(self.gate, checks)
+            return self._checks
 
     def scan(self, target: Target, budget: EndpointBudget) -> Observation:
         """Scan one endpoint; never raises for server behaviour."""
@@ -81,7 +103,7 @@ class FastScanner:
         if unreachable is not None:
             return Observation(target=target, status="error", error=unreachable, engine=ENGINE)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlsprobe-checks") as side:
-            checks_future = side.submit(self.checks.scan, target, budget, _probed(first))
+            checks_future = side.submit(lambda: self.checks().scan(target, budget, _probed(first)))
             enumeration = Enumerator(probe, self.settings.per_host).run((first_offer, first))
             checks = checks_future.result()
         if enumeration.deadline_hit:
@@ -165,6 +187,8 @@ class FastScanner:
             notes.append(f"{version}: {fallback[version]}; used sslyze's per-suite test")
         if enumeration.groups_anomaly is not None:
             notes.append(f"groups: {enumeration.groups_anomaly}; used sslyze's per-curve test")
+        from probe.scan.sslyze_adapter import SslyzeScanner
+
         result = SslyzeScanner(self.gate, settings).scan(target, budget)
         if result.status == "error":
             notes.append(f"sslyze's per-suite test failed: {result.error.message if result.error else 'unknown'}")
