@@ -315,6 +315,34 @@ def warm_up(endpoints: Sequence[Endpoint]) -> None:
         list(pool.map(one, endpoints))
 
 
+def client_hello() -> bytes:
+    """A ClientHello as Python's ssl module writes it, for the network floor."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="floor.bench.tlsprobe.test")
+    with contextlib.suppress(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
+def network_floor_s(endpoint: Endpoint, connections: int, per_host: int = 5) -> float:
+    """Wall time of `connections` bare probes, `per_host` at a time: TCP set-up, a ClientHello, the first byte
+    of the server's answer. No scanner can make that many connections faster (start-up aside)."""
+    hello = client_hello()
+
+    def one(_: int) -> None:
+        with socket.create_connection((endpoint.ip, endpoint.port), timeout=5) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(hello)
+            sock.recv(1)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=per_host) as pool:
+        list(pool.map(one, range(connections)))
+    return time.monotonic() - started
+
+
 def scan_all_tools(
     name: str, lab: LabState, fleet: ProxyFleet, work: Path, tools: Sequence[str], progress: Callable[[str], None]
 ) -> list[dict[str, Any]]:
@@ -353,6 +381,9 @@ def scan_all_tools(
             "endpoints_per_min": round(len(endpoints) / run.wall_s * 60, 1),
             "startup_s": round(startups[tool], 2),
         })
+    for row in rows:
+        if row["tool"] == "tlsprobe" and len(endpoints) == 1:
+            row["network_floor_s"] = round(min(network_floor_s(endpoints[0], row["connections"]) for _ in range(3)), 2)
     reference = suites.get("sslyze-cli")
     base = next((r for r in rows if r["tool"] == "sslyze-cli"), None)
     for row in rows:
@@ -407,7 +438,7 @@ def sweep(lab: LabState, fleet: ProxyFleet, work: Path, count: int, progress: Ca
 COLUMNS = ["scenario", "tool", "endpoints", "wall_s", "wall_ratio", "startup_s", "net_wall_ratio", "connections",
            "connections_ratio",
            "endpoints_per_min", "throughput_ratio", "agreement", "suites_accepted", "cpu_s", "server_cpu_s",
-           "peak_rss_mb"]
+           "peak_rss_mb", "network_floor_s"]
 
 
 def markdown(rows: list[dict[str, Any]], rtt: float, goals: list[str]) -> str:
@@ -443,6 +474,13 @@ def goals(rows: list[dict[str, Any]]) -> list[str]:
                          f"{checks['wall_ratio']:.3f} of the full sslyze CLI's wall time ({checks['wall_s']} s, "
                          f"{checks['connections']} connections); tlsprobe takes "
                          f"{legacy['wall_s'] / max(0.01, checks['wall_s']):.2f}x that")
+        if "network_floor_s" in legacy:
+            floor = legacy["network_floor_s"] + legacy["startup_s"]
+            goal = 0.2 * legacy["wall_s"] / legacy["wall_ratio"]
+            lines.append(f"legacy network floor: {legacy['connections']} bare probes (TCP set-up, ClientHello, first "
+                         f"byte of the answer), 5 at a time, take {legacy['network_floor_s']} s; with tlsprobe's "
+                         f"start-up ({legacy['startup_s']} s) that is {floor:.2f} s against the goal's {goal:.2f} s; "
+                         f"tlsprobe took {legacy['wall_s']} s")
     fleet = row("fleet", "tlsprobe")
     if fleet and "throughput_ratio" in fleet:
         ok = fleet["throughput_ratio"] >= 5 and fleet["connections_ratio"] <= 0.2
