@@ -102,24 +102,27 @@ class FastScanner:
         unreachable = self._unreachable(target, first)
         if unreachable is not None:
             return Observation(target=target, status="error", error=unreachable, engine=ENGINE)
+        probed = _probed(first)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlsprobe-checks") as side:
-            checks_future = side.submit(lambda: self.checks().scan(target, budget, _probed(first)))
+            checks_future = side.submit(lambda: self.checks().scan(target, budget, probed))
             enumeration = Enumerator(probe, self.settings.per_host).run((first_offer, first))
+            suites = {v: {f.iana: f.legacy for f in enumeration.found[v].values()} for v in VERSIONS}
+            groups = [group_name(g) for g in enumeration.groups]
+            dh_bits, preference = enumeration.dh_bits, enumeration.preference
+            fallback_notes: list[str] = []
+            fallback = dict(enumeration.anomalies)
+            if not enumeration.deadline_hit:
+                if not any(suites.values()) and checks_future.result().status == "ok":
+                    fallback = {v: "no suite found by elimination" for v in VERSIONS}
+                if fallback or enumeration.groups_anomaly:  # sslyze's per-suite test, beside the checks
+                    dh_bits, preference = self._fallback(
+                        target, budget, enumeration, fallback, suites, groups, fallback_notes, dh_bits, preference,
+                        probed,
+                    )
             checks = checks_future.result()
         if enumeration.deadline_hit:
             return _error(target, ErrorKind.TIMEOUT, "deadline reached during the enumeration")
-        suites = {v: {f.iana: f.legacy for f in enumeration.found[v].values()} for v in VERSIONS}
-        groups = [group_name(g) for g in enumeration.groups]
-        notes = list(checks.notes) + enumeration.notes
-        dh_bits = enumeration.dh_bits
-        fallback = dict(enumeration.anomalies)
-        if not any(suites.values()) and checks.status == "ok":
-            fallback = {v: "no suite found by elimination" for v in VERSIONS}
-        preference = enumeration.preference
-        if fallback or enumeration.groups_anomaly:
-            dh_bits, preference = self._fallback(
-                target, budget, enumeration, fallback, suites, groups, notes, dh_bits, preference
-            )
+        notes = list(checks.notes) + enumeration.notes + fallback_notes
         if not any(suites.values()):
             if checks.status == "error":
                 return checks.model_copy(update={"engine": ENGINE})
@@ -173,6 +176,7 @@ class FastScanner:
         notes: list[str],
         dh_bits: int | None,
         preference: str | None,
+        probed: Probed | None,
     ) -> tuple[int | None, str | None]:
         versions = tuple(v for v in VERSIONS if v in fallback)
         settings = replace(
@@ -189,7 +193,7 @@ class FastScanner:
             notes.append(f"groups: {enumeration.groups_anomaly}; used sslyze's per-curve test")
         from probe.scan.sslyze_adapter import SslyzeScanner
 
-        result = SslyzeScanner(self.gate, settings).scan(target, budget)
+        result = SslyzeScanner(self.gate, settings).scan(target, budget, probed)
         if result.status == "error":
             notes.append(f"sslyze's per-suite test failed: {result.error.message if result.error else 'unknown'}")
             return dh_bits, preference
