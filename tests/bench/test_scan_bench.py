@@ -31,21 +31,18 @@ class CountingServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with self.lock:
-            self.total += 1
-            self.open += 1
-            self.most = max(self.most, self.open)
-        try:
-            with conn:
-                data = conn.recv(1)
-                with self.lock:
-                    self.first_bytes.add(data[0] if data else -1)
-                threading.Event().wait(0.02)  # hold the connection so that overlapping ones are seen
-                conn.sendall(b"\x16")
-                conn.recv(1)  # until the client closes
-        finally:
+        with conn:
+            data = conn.recv(1)
+            with self.lock:  # counted from the ClientHello until the answer, which the client waits for
+                self.total += 1
+                self.open += 1
+                self.most = max(self.most, self.open)
+                self.first_bytes.add(data[0] if data else -1)
+            threading.Event().wait(0.02)  # hold the probe so that overlapping ones are seen
             with self.lock:
                 self.open -= 1
+            conn.sendall(b"\x16")
+            conn.recv(1024)
 
 
 @pytest.fixture()
