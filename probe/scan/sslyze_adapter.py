@@ -535,22 +535,29 @@ class SslyzeScanner:
 
 
 def suite_catalogue() -> dict[str, tuple[CatalogueSuite, ...]]:
-    """Every suite sslyze's per-suite test covers, per version, with the client sslyze uses for it."""
+    """Every suite sslyze's per-suite test covers, per version, with the client sslyze uses for it.
+
+    sslyze keeps one OpenSSL name per IANA name, taken from a set of strings: where two names share one
+    suite (EDH-DSS-DES-CBC3-SHA and DHE-DSS-DES-CBC3-SHA), which one it keeps varies from process to process.
+    """
     catalogue: dict[str, tuple[CatalogueSuite, ...]] = {}
     for version, command in SUITE_COMMANDS.items():
         tls_version = TlsVersionEnum[command.name.replace("_CIPHER_SUITES", "")]
         suites = sslyze_suites.CipherSuitesRepository.get_all_cipher_suites(tls_version)
-        entries = []
-        for suite in sorted(suites, key=lambda s: s.name):
-            if version == "TLSv1.3":
-                legacy = False
-            elif version == "TLSv1.2":
-                legacy = WorkaroundForTls12ForCipherSuites.requires_legacy_openssl(suite.openssl_name)
-            else:
-                legacy = True
-            entries.append(CatalogueSuite(iana=suite.name, openssl=suite.openssl_name, legacy=legacy))
-        catalogue[version] = tuple(entries)
+        catalogue[version] = tuple(
+            CatalogueSuite(suite.name, suite.openssl_name, uses_legacy_client(version, suite.openssl_name))
+            for suite in sorted(suites, key=lambda s: s.name)
+        )
     return catalogue
+
+
+def uses_legacy_client(version: str, openssl_name: str) -> bool:
+    """Whether sslyze's per-suite test offers this suite with nassl's legacy client."""
+    if version == "TLSv1.3":
+        return False
+    if version == "TLSv1.2":
+        return bool(WorkaroundForTls12ForCipherSuites.requires_legacy_openssl(openssl_name))
+    return True
 
 
 def openssl_to_iana_names() -> dict[str, dict[str, str]]:

@@ -2,7 +2,9 @@
 
 The fast engine enumerates from this table, so it starts before sslyze is imported (about a third of a
 second). `tests/scan/test_suites.py` checks the table against the installed sslyze;
-`python -m probe.scan.suites` rewrites it after an upgrade.
+`python -m probe.scan.suites` rewrites it after an upgrade. sslyze picks one of two OpenSSL names for
+TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA at random per process; the table keeps EDH-DSS-DES-CBC3-SHA, which nassl's
+legacy client can offer (the modern one has no 3DES), so put it back if a rewrite flips it.
 """
 
 from __future__ import annotations
