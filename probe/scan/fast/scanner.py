@@ -12,7 +12,7 @@ import importlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import cache, partial
 from typing import TYPE_CHECKING
 
@@ -106,23 +106,18 @@ class FastScanner:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlsprobe-checks") as side:
             checks_future = side.submit(lambda: self.checks().scan(target, budget, probed))
             enumeration = Enumerator(probe, self.settings.per_host).run((first_offer, first))
-            suites = {v: {f.iana: f.legacy for f in enumeration.found[v].values()} for v in VERSIONS}
-            groups = [group_name(g) for g in enumeration.groups]
-            dh_bits, preference = enumeration.dh_bits, enumeration.preference
-            fallback_notes: list[str] = []
-            fallback = dict(enumeration.anomalies)
+            findings = _Findings.of(enumeration)
             if not enumeration.deadline_hit:
-                if not any(suites.values()) and checks_future.result().status == "ok":
+                fallback = dict(enumeration.anomalies)
+                if not any(findings.suites.values()) and checks_future.result().status == "ok":
                     fallback = {v: "no suite found by elimination" for v in VERSIONS}
                 if fallback or enumeration.groups_anomaly:  # sslyze's per-suite test, beside the checks
-                    dh_bits, preference = self._fallback(
-                        target, budget, enumeration, fallback, suites, groups, fallback_notes, dh_bits, preference,
-                        probed,
-                    )
+                    self._fallback(target, budget, enumeration, fallback, findings, probed)
             checks = checks_future.result()
         if enumeration.deadline_hit:
             return _error(target, ErrorKind.TIMEOUT, "deadline reached during the enumeration")
-        notes = list(checks.notes) + enumeration.notes + fallback_notes
+        suites, preference = findings.suites, findings.preference
+        notes = list(checks.notes) + enumeration.notes + findings.notes
         if not any(suites.values()):
             if checks.status == "error":
                 return checks.model_copy(update={"engine": ENGINE})
@@ -131,7 +126,7 @@ class FastScanner:
             notes.append(f"certificate and vulnerability checks failed: {checks.error.message}")
         if preference is None and not any(n.startswith("cipher preference") for n in notes):
             preference = self._two_order_preference(probe, suites, notes)
-        names = sorted(groups)
+        names = sorted(findings.groups)
         return Observation(
             target=target,
             status="ok",
@@ -140,7 +135,7 @@ class FastScanner:
             cipher_suites={v: tuple(sorted(suites[v])) for v in VERSIONS if suites[v]},
             cipher_preference=preference,
             key_exchange_groups=tuple(GROUP_NAMES.get(n, n) for n in names),
-            dh_bits=dh_bits,
+            dh_bits=findings.dh_bits,
             certificates=checks.certificates,
             client_auth=checks.client_auth,
             vulnerabilities=checks.vulnerabilities,
@@ -171,13 +166,11 @@ class FastScanner:
         budget: EndpointBudget,
         enumeration: Enumeration,
         fallback: dict[str, str],
-        suites: dict[str, dict[str, bool]],
-        groups: list[str],
-        notes: list[str],
-        dh_bits: int | None,
-        preference: str | None,
+        findings: _Findings,
         probed: Probed | None,
-    ) -> tuple[int | None, str | None]:
+    ) -> None:
+        """Replace the `fallback` versions (and the groups after a groups anomaly) with sslyze's per-suite
+        (per-curve) results."""
         versions = tuple(v for v in VERSIONS if v in fallback)
         settings = replace(
             self.settings,
@@ -188,26 +181,27 @@ class FastScanner:
             ca_file=None,  # no certificate check here (sslyze refuses its argument without the command)
         )
         for version in versions:
-            notes.append(f"{version}: {fallback[version]}; used sslyze's per-suite test")
+            findings.notes.append(f"{version}: {fallback[version]}; used sslyze's per-suite test")
         if enumeration.groups_anomaly is not None:
-            notes.append(f"groups: {enumeration.groups_anomaly}; used sslyze's per-curve test")
+            findings.notes.append(f"groups: {enumeration.groups_anomaly}; used sslyze's per-curve test")
         from probe.scan.sslyze_adapter import SslyzeScanner
 
         result = SslyzeScanner(self.gate, settings).scan(target, budget, probed)
         if result.status == "error":
-            notes.append(f"sslyze's per-suite test failed: {result.error.message if result.error else 'unknown'}")
-            return dh_bits, preference
+            reason = result.error.message if result.error else "unknown"
+            findings.notes.append(f"sslyze's per-suite test failed: {reason}")
+            return
         legacy_of = {v: {s.iana: s.legacy for s in catalogue()[v]} for v in versions}
         for version in versions:
             accepted = result.cipher_suites.get(version, ())
-            suites[version] = {name: legacy_of[version].get(name, True) for name in accepted}
+            findings.suites[version] = {name: legacy_of[version].get(name, True) for name in accepted}
         if enumeration.groups_anomaly is not None:
-            groups[:] = list(result.key_exchange_groups)
+            findings.groups = list(result.key_exchange_groups)
         kept = [f for v in VERSIONS if v not in fallback for f in enumeration.found[v].values()]
         bits = [b for b in (enumeration.dh_bits if kept else None, result.dh_bits) if b is not None]
+        findings.dh_bits = min(bits) if bits else None
         if any(v in fallback for v in PREFERENCE_VERSIONS):
-            preference = None
-        return (min(bits) if bits else None), preference
+            findings.preference = None
 
     def _two_order_preference(
         self, probe: partial[Reply], suites: dict[str, dict[str, bool]], notes: list[str]
@@ -232,6 +226,27 @@ class FastScanner:
                 return None
             return "server" if names[0] == names[1] else "client"
         return None
+
+
+@dataclass
+class _Findings:
+    """Suites, groups, DH size and preference as the elimination found them; sslyze's per-suite test may
+    then replace some of them."""
+
+    suites: dict[str, dict[str, bool]]  # version -> IANA name -> offered with nassl's legacy client
+    groups: list[str]
+    dh_bits: int | None
+    preference: str | None
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, enumeration: Enumeration) -> _Findings:
+        return cls(
+            suites={v: {f.iana: f.legacy for f in enumeration.found[v].values()} for v in VERSIONS},
+            groups=[group_name(g) for g in enumeration.groups],
+            dh_bits=enumeration.dh_bits,
+            preference=enumeration.preference,
+        )
 
 
 def _probed(first: Reply) -> Probed | None:
