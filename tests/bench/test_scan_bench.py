@@ -10,6 +10,8 @@ import pytest
 
 from bench.scan_bench import Endpoint, agreement, client_hello, goals, network_floor_s
 
+HOLD_S = 0.05
+
 
 class CountingServer:
     """A TCP server on loopback that answers each ClientHello with one byte and counts connections."""
@@ -38,7 +40,7 @@ class CountingServer:
                 self.open += 1
                 self.most = max(self.most, self.open)
                 self.first_bytes.add(data[0] if data else -1)
-            threading.Event().wait(0.02)  # hold the probe so that overlapping ones are seen
+            threading.Event().wait(HOLD_S)  # hold the probe so that overlapping ones are seen
             with self.lock:
                 self.open -= 1
             conn.sendall(b"\x16")
@@ -49,6 +51,7 @@ class CountingServer:
 def server() -> Iterator[CountingServer]:
     counting = CountingServer()
     yield counting
+    counting.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
     counting.listener.close()
 
 
@@ -57,7 +60,7 @@ def test_network_floor_makes_every_probe_within_the_per_host_limit(server: Count
     assert server.total == 12
     assert 1 < server.most <= 3
     assert server.first_bytes == {0x16}  # each probe opened with a TLS handshake record
-    assert seconds >= 4 * 0.02  # 12 probes, 3 at a time, each held 20 ms by the server
+    assert seconds >= 4 * HOLD_S  # 12 probes, 3 at a time, each held by the server
 
 
 def test_client_hello_is_a_tls_handshake_record() -> None:

@@ -60,13 +60,10 @@ class FastScanner:
         self._checks: SslyzeScanner | None = None
         self._checks_lock = threading.Lock()
         catalogue()  # read the suite table once, before worker threads race for it
-        # sslyze takes about a third of a second to import; the elimination does not need it, so the import
-        # runs beside the first handshakes (they wait on the network, not the interpreter).
-        threading.Thread(target=importlib.import_module, args=(ADAPTER,), name="tlsprobe-load-sslyze",
-                         daemon=True).start()
 
     def checks(self) -> SslyzeScanner:
-        """sslyze for certificates and vulnerabilities (no suites, no curves); waits for sslyze's import."""
+        """sslyze for certificates and vulnerabilities (no suites, no curves). The first call imports sslyze
+        (about a third of a second), in the checks' thread, while the elimination's handshakes go on."""
         with self._checks_lock:
             if self._checks is None:
                 adapter = importlib.import_module(ADAPTER)
