@@ -75,9 +75,12 @@ _ATTEMPT_FIELD = {
     "TLSv1.3": "tls_1_3_cipher_suites",
 }
 _TLS_VERSION_ENUM = {
+    "SSLv2": TlsVersionEnum.SSL_2_0,
+    "SSLv3": TlsVersionEnum.SSL_3_0,
     "TLSv1.0": TlsVersionEnum.TLS_1_0,
     "TLSv1.1": TlsVersionEnum.TLS_1_1,
     "TLSv1.2": TlsVersionEnum.TLS_1_2,
+    "TLSv1.3": TlsVersionEnum.TLS_1_3,
 }
 CHECK_COMMANDS = frozenset(
     {
@@ -541,8 +544,7 @@ def suite_catalogue() -> dict[str, tuple[CatalogueSuite, ...]]:
     suite (EDH-DSS-DES-CBC3-SHA and DHE-DSS-DES-CBC3-SHA), which one it keeps varies from process to process.
     """
     catalogue: dict[str, tuple[CatalogueSuite, ...]] = {}
-    for version, command in SUITE_COMMANDS.items():
-        tls_version = TlsVersionEnum[command.name.replace("_CIPHER_SUITES", "")]
+    for version, tls_version in _TLS_VERSION_ENUM.items():
         suites = sslyze_suites.CipherSuitesRepository.get_all_cipher_suites(tls_version)
         catalogue[version] = tuple(
             CatalogueSuite(suite.name, suite.openssl_name, uses_legacy_client(version, suite.openssl_name))
@@ -564,8 +566,7 @@ def openssl_to_iana_names() -> dict[str, dict[str, str]]:
     """sslyze's IANA name for each OpenSSL suite name, per version (TLS 1.3 names are IANA names already)."""
     mapping: dict[Any, dict[str, str]] = getattr(sslyze_suites, "_OPENSSL_TO_RFC_NAMES_MAPPING", {})
     names = {}
-    for version, command in SUITE_COMMANDS.items():
-        tls_version = TlsVersionEnum[command.name.replace("_CIPHER_SUITES", "")]
+    for version, tls_version in _TLS_VERSION_ENUM.items():
         if tls_version in mapping:
             names[version] = dict(sorted(mapping[tls_version].items()))
     return names
