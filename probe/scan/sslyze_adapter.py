@@ -115,7 +115,8 @@ def _install_gate(gate: ConnectionGate) -> None:
         setattr(tls_connection, "_tlsprobe_gated", True)  # noqa: B010 - marks the module as patched
         # sslyze builds its trust-store repository on first use, unguarded: every endpoint scanned at once
         # parsed the five public stores again. Build it now, beside the first handshakes.
-        threading.Thread(target=_default_trust_store, name="tlsprobe-trust-stores", daemon=True).start()
+        # Not a daemon: it imports, and interpreter shutdown in the middle of an import can abort the process.
+        threading.Thread(target=_default_trust_store, name="tlsprobe-trust-stores").start()
 
 
 def _job_result(future: Future[Any]) -> ScanJobResult:
