@@ -7,6 +7,7 @@ class TlsProbeError(Exception):
     """Base of every error tlsprobe raises on purpose."""
 
     exit_code = 2
+    sweep_id: int | None = None  # set when the error stopped a sweep that was begun (and can be resumed)
 
 
 class InputError(TlsProbeError):

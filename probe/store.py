@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -114,6 +115,24 @@ def _statements(script: str) -> Callable[[sqlite3.Connection], None]:
 # Forward migrations, in order: MIGRATIONS[i] takes the schema from version i to version i + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_statements(_V1),)
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+DB_ENV = "TLSPROBE_DB"
+
+
+def default_db() -> Path:
+    """Where the CLI keeps its history: $TLSPROBE_DB, else the user's data directory
+    ($XDG_DATA_HOME/tlsprobe/history.db, ~/Library/Application Support on macOS, %LOCALAPPDATA% on Windows)."""
+    override = os.environ.get(DB_ENV)
+    if override:
+        return Path(override)
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    elif os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "tlsprobe" / "history.db"
 
 
 def _now() -> str:

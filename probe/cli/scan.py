@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from probe.app.finish import alert_settings
+from probe.app.job import RunOptions, Work
+from probe.app.options import EngineName, ScanOptions, target_spec
 from probe.cli.common import LogFormat, LogFormatOpt, LogLevel, LogLevelOpt, fail_from, setup_logging
 from probe.cli.history import (
-    DEFAULT_DB,
     DEFAULT_LABEL,
     AlertFormatChoice,
     AlertFormatOpt,
@@ -26,120 +26,17 @@ from probe.cli.history import (
     LabelOpt,
     LockTimeoutOpt,
     MetricsFileOpt,
-    alert_settings,
 )
-from probe.cli.runner import RunSettings, execute
-from probe.errors import InputError, TlsProbeError
-from probe.models import Severity, Waiver
-from probe.policy import DEFAULT_PROFILE, Profile, load_profile, load_waivers
+from probe.cli.runner import ReportSettings, execute
+from probe.errors import TlsProbeError
+from probe.models import Severity
+from probe.policy import DEFAULT_PROFILE
 from probe.report.outputs import OutputFormat
-from probe.resolve import DnsResolver, Overrides, Resolver, StaticResolver, SystemResolver
-from probe.scan.engine import BackendFactory, Engine, Limits
 from probe.scan.pipeline import policy_judge
-from probe.scan.settings import ScanSettings
-from probe.targets import TargetSpec, split_host_port
+from probe.store import default_db
 
 # The scanner back-ends are imported when the engine is built, so `tlsprobe --help` and the other commands,
 # which register this module's options, do not load them (or sslyze, about a third of start-up).
-
-
-class EngineName(StrEnum):
-    FAST = "fast"  # suites and groups by elimination, certificates and vulnerabilities by sslyze
-    SSLYZE = "sslyze"  # sslyze alone: one handshake per suite and per curve
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """Everything `scan` and `sweep` share once parsed and validated."""
-
-    limits: Limits
-    overrides: Overrides
-    resolver: Resolver
-    settings: ScanSettings
-    profile: Profile
-    waivers: tuple[Waiver, ...]
-    all_ips: bool
-
-
-def parse_dns_server(value: str | None) -> Resolver:
-    """The system resolver, a DNS server at IP[:PORT], or `static`: only --resolve/--connect-to/ip columns."""
-    if not value:
-        return SystemResolver()
-    if value == "static":
-        return StaticResolver()
-    try:
-        host, port = split_host_port(value, default_port=53)
-    except ValueError as exc:
-        raise InputError(f"--dns-server {value!r}: {exc}") from exc
-    return DnsResolver(host, port)
-
-
-def build_options(
-    *,
-    resolve: list[str],
-    connect_to: list[str],
-    dns_server: str | None,
-    ca_file: Path | None,
-    policy: str,
-    waivers: Path | None,
-    concurrency: int,
-    per_host: int,
-    rate: float | None,
-    timeout: float,
-    deadline: float,
-    max_duration: float | None,
-    all_ips: bool,
-) -> ScanOptions:
-    """Validate every flag; raise InputError with a one-line reason."""
-    for name, value in (("--concurrency", concurrency), ("--per-host", per_host)):
-        if value < 1:
-            raise InputError(f"{name} must be at least 1")
-    for name, number in (
-        ("--timeout", timeout),
-        ("--deadline", deadline),
-        ("--rate", rate),
-        ("--max-duration", max_duration),
-    ):
-        if number is not None and number <= 0:
-            raise InputError(f"{name} must be positive")
-    if ca_file is not None and not ca_file.is_file():
-        raise InputError(f"--ca-file {ca_file}: file not found")
-    return ScanOptions(
-        limits=Limits(
-            concurrency=concurrency,
-            per_host=per_host,
-            rate=rate,
-            timeout=timeout,
-            deadline=deadline,
-            max_duration=max_duration,
-        ),
-        overrides=Overrides.parse(resolve, connect_to),
-        resolver=parse_dns_server(dns_server),
-        settings=ScanSettings(timeout=timeout, per_host=per_host, ca_file=ca_file),
-        profile=load_profile(policy),
-        waivers=tuple(load_waivers(waivers)) if waivers else (),
-        all_ips=all_ips,
-    )
-
-
-def make_engine(options: ScanOptions, engine: EngineName = EngineName.FAST) -> Engine:
-    """The async engine with the chosen scanner back-end (fast by default)."""
-    backend: BackendFactory
-    if engine == EngineName.FAST:
-        from probe.scan.fast import FastScanner
-
-        backend = lambda gate: FastScanner(gate, options.settings)  # noqa: E731
-    else:
-        from probe.scan.sslyze_adapter import SslyzeScanner
-
-        backend = lambda gate: SslyzeScanner(gate, options.settings)  # noqa: E731
-    return Engine(
-        backend,
-        options.resolver,
-        limits=options.limits,
-        overrides=options.overrides,
-        all_ips=options.all_ips,
-    )
 
 
 TargetsArg = Annotated[list[str] | None, typer.Argument(help="host[:port] (default port 443); IPv6 as [addr]:port.")]
@@ -222,7 +119,7 @@ def command(
     deadline: DeadlineOpt = 120.0,
     max_duration: MaxDurationOpt = None,
     engine: EngineOpt = EngineName.FAST,
-    db: DbOpt = DEFAULT_DB,
+    db: DbOpt = None,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
     baseline: BaselineOpt = None,
@@ -237,62 +134,33 @@ def command(
 ) -> None:
     """Scan TLS endpoints, judge them against a policy profile, store the sweep and report."""
     setup_logging(log_level, log_format)
-    spec = TargetSpec(
-        args=tuple(targets or ()),
-        files=tuple(targets_file or ()),
-        sni=sni,
-        allow_cidr=allow_cidr,
-        max_targets=max_targets,
-    )
     try:
-        options = build_options(
-            resolve=resolve or [],
-            connect_to=connect_to or [],
-            dns_server=dns_server,
-            ca_file=ca_file,
-            policy=policy,
-            waivers=waivers,
-            concurrency=concurrency,
-            per_host=per_host,
-            rate=rate,
-            timeout=timeout,
-            deadline=deadline,
-            max_duration=max_duration,
-            all_ips=all_ips,
-        )
+        plan = ScanOptions(
+            resolve=tuple(resolve or ()), connect_to=tuple(connect_to or ()), all_ips=all_ips,
+            dns_server=dns_server, ca_file=ca_file, policy=policy, waivers=waivers, concurrency=concurrency,
+            per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,
+            engine=engine,
+        ).plan()  # fmt: skip
+        spec = target_spec(tuple(targets or ()), tuple(targets_file or ()), sni=sni, allow_cidr=allow_cidr,
+                           max_targets=max_targets)
         total = spec.validate()
+        run = run_options(
+            db=db, label=label, lock_timeout=lock_timeout, baseline=baseline, fail_on=fail_on,
+            fail_on_error=fail_on_error, alerts=alert_settings(alert_webhook, alert_on, alert_format),
+            metrics_file=metrics_file, resume=resume, debounce=debounce,
+        )  # fmt: skip
     except TlsProbeError as exc:
         fail_from(exc)
-    settings = run_settings(
-        db=db,
-        label=label,
-        lock_timeout=lock_timeout,
-        baseline=baseline,
-        fail_on=fail_on,
-        fail_on_error=fail_on_error,
-        alerts=alert_settings(alert_webhook, alert_on, alert_format),
-        metrics_file=metrics_file,
-        resume=resume,
-        debounce=debounce,
-        fmt=fmt,
-        outputs=output,
-    )
-    code = execute(
-        settings,
-        engine=make_engine(options, engine),
-        profile=options.profile,
-        judge_one=policy_judge(options.profile, options.waivers, today=date.today()),
-        targets=spec.targets(),
-        total=total,
-        resume_hint=resume_hint("scan"),
-    )
+    work = Work(targets=spec.targets(), judge=policy_judge(plan.profile, plan.waivers, today=date.today()), total=total)
+    code = execute(plan, work, run, ReportSettings(fmt, tuple(output or ())), resume_hint=resume_hint("scan"))
     if code:
         raise typer.Exit(code)
 
 
-def run_settings(*, outputs: list[Path] | None, **values: Any) -> RunSettings:
-    """RunSettings from parsed options, with the command line recorded (secrets removed)."""
-    return RunSettings(outputs=tuple(outputs or ()), argv=tuple(redacted_argv()), **values)
+def run_options(**values: Any) -> RunOptions:
+    """RunOptions from parsed options, with the command line recorded (secrets removed)."""
+    values["db"] = values.get("db") or default_db()
+    return RunOptions(argv=tuple(redacted_argv()), **values)
 
 
 def redacted_argv() -> list[str]:
@@ -318,4 +186,4 @@ def resume_hint(command_name: str) -> str:
     return " ".join(["tlsprobe", *kept] if kept and kept[0] == command_name else ["tlsprobe", command_name, "..."])
 
 
-__all__ = ["ScanOptions", "build_options", "command", "make_engine", "redacted_argv", "run_settings"]
+__all__ = ["command", "redacted_argv", "resume_hint", "run_options"]

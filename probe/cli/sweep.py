@@ -8,6 +8,10 @@ from typing import Annotated
 
 import typer
 
+from probe.app.discovery import ProviderName, aws_options, run_discovery
+from probe.app.finish import alert_settings
+from probe.app.job import Work
+from probe.app.options import EngineName, ScanOptions
 from probe.cli.common import LogFormat, LogFormatOpt, LogLevel, LogLevelOpt, fail_from, setup_logging, stderr
 from probe.cli.discover import (
     AwsProfileOpt,
@@ -15,17 +19,13 @@ from probe.cli.discover import (
     ExternalIdOpt,
     MaxWorkersOpt,
     OrgRoleOpt,
-    ProviderName,
     ProviderOpt,
     RegionsOpt,
     RoleArnOpt,
     ServicesOpt,
     TargetsOpt,
-    aws_options,
-    run_discovery,
 )
 from probe.cli.history import (
-    DEFAULT_DB,
     DEFAULT_LABEL,
     AlertFormatChoice,
     AlertFormatOpt,
@@ -38,9 +38,8 @@ from probe.cli.history import (
     LabelOpt,
     LockTimeoutOpt,
     MetricsFileOpt,
-    alert_settings,
 )
-from probe.cli.runner import execute
+from probe.cli.runner import ReportSettings, execute
 from probe.cli.scan import (
     AllIpsOpt,
     CaFileOpt,
@@ -48,7 +47,6 @@ from probe.cli.scan import (
     ConnectToOpt,
     DeadlineOpt,
     DnsServerOpt,
-    EngineName,
     EngineOpt,
     FailOnErrorOpt,
     FailOnOpt,
@@ -62,12 +60,10 @@ from probe.cli.scan import (
     ResumeOpt,
     TimeoutOpt,
     WaiversOpt,
-    build_options,
-    make_engine,
     resume_hint,
-    run_settings,
+    run_options,
 )
-from probe.errors import InputError, TlsProbeError
+from probe.errors import TlsProbeError
 from probe.policy import DEFAULT_PROFILE
 
 ReplicaOpt = Annotated[
@@ -105,7 +101,7 @@ def command(
     deadline: DeadlineOpt = 120.0,
     max_duration: MaxDurationOpt = None,
     engine: EngineOpt = EngineName.FAST,
-    db: DbOpt = DEFAULT_DB,
+    db: DbOpt = None,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
     baseline: BaselineOpt = None,
@@ -126,24 +122,28 @@ def command(
 
     setup_logging(log_level, log_format)
     try:
-        options = build_options(
-            resolve=resolve or [], connect_to=connect_to or [], dns_server=dns_server, ca_file=ca_file,
-            policy=policy, waivers=waivers, concurrency=concurrency, per_host=per_host, rate=rate,
-            timeout=timeout, deadline=deadline, max_duration=max_duration, all_ips=all_ips,
-        )  # fmt: skip
+        plan = ScanOptions(
+            resolve=tuple(resolve or ()), connect_to=tuple(connect_to or ()), all_ips=all_ips,
+            dns_server=dns_server, ca_file=ca_file, policy=policy, waivers=waivers, concurrency=concurrency,
+            per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,
+            engine=engine,
+        ).plan()  # fmt: skip
         cloud = None
         if provider == ProviderName.AWS:
             cloud = aws_options(
                 regions=regions, aws_profile=aws_profile, role_arn=role_arn, external_id=external_id,
                 org_role=org_role, endpoint_url=endpoint_url, services=services, max_workers=max_workers,
             )  # fmt: skip
+        run = run_options(
+            db=db, label=label, lock_timeout=lock_timeout, baseline=baseline, fail_on=fail_on,
+            fail_on_error=fail_on_error, alerts=alert_settings(alert_webhook, alert_on, alert_format),
+            metrics_file=metrics_file, resume=resume, debounce=debounce,
+        )  # fmt: skip
         found = run_discovery(provider, cloud, targets_file)
     except TlsProbeError as exc:
         fail_from(exc)
-    except ValueError as exc:  # pydantic validation of the discovery options
-        fail_from(InputError(str(exc).splitlines()[0]))
     today = date.today()
-    profile = options.profile
+    profile = plan.profile
     posture = [
         posture_result(item, profile, today=today, require_kms_replica=require_kms_replica) for item in found.posture
     ]
@@ -152,23 +152,9 @@ def command(
         f"{len(found.errors)} discovery errors",
         markup=False,
     )
-    settings = run_settings(
-        db=db, label=label, lock_timeout=lock_timeout, baseline=baseline, fail_on=fail_on,
-        fail_on_error=fail_on_error, alerts=alert_settings(alert_webhook, alert_on, alert_format),
-        metrics_file=metrics_file, resume=resume, debounce=debounce, fmt=fmt, outputs=output,
-    )  # fmt: skip
-    code = execute(
-        settings,
-        engine=make_engine(options, engine),
-        profile=profile,
-        judge_one=partial(
-            judge_discovered, profile=profile, waivers=options.waivers, today=today, policies=found.policies
-        ),
-        targets=iter(found.targets),
-        total=len(found.targets),
-        resume_hint=resume_hint("sweep"),
-        discovery_errors=found.errors,
-        extra=posture if resume is None else (),
-    )
+    judge = partial(judge_discovered, profile=profile, waivers=plan.waivers, today=today, policies=found.policies)
+    work = Work(targets=iter(found.targets), judge=judge, total=len(found.targets), discovery_errors=found.errors,
+                extra=posture)
+    code = execute(plan, work, run, ReportSettings(fmt, tuple(output or ())), resume_hint=resume_hint("sweep"))
     if code:
         raise typer.Exit(code)

@@ -2,7 +2,7 @@
 
 from probe.report.csvout import CSV_COLUMNS, format_csv
 from probe.report.document import (
-    ScanDocument,
+    ParsedDocument,
     build_document,
     document_from_dict,
     endpoint_entry,
@@ -19,7 +19,7 @@ from probe.report.table import format_table
 __all__ = [
     "CSV_COLUMNS",
     "Format",
-    "ScanDocument",
+    "ParsedDocument",
     "build_document",
     "document_from_dict",
     "endpoint_entry",

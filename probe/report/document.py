@@ -38,7 +38,7 @@ _SEVERITIES_DESC = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
 _MAX_ECHO = 80
 
 
-class ScanDocument(Frozen):
+class ParsedDocument(Frozen):
     """A scan document read back (or about to be written): results plus the sweep's metadata."""
 
     policy: PolicyRef
@@ -192,7 +192,7 @@ def _result_from_entry(entry: Mapping[str, Any]) -> EndpointResult:
     return EndpointResult(observation=observation, findings=findings, compliant=entry["compliant"])
 
 
-def document_from_dict(doc: Mapping[str, Any], *, check_schema: bool = True) -> ScanDocument:
+def document_from_dict(doc: Mapping[str, Any], *, check_schema: bool = True) -> ParsedDocument:
     """A document dict as typed values; InputError with a one-line reason when it is not one.
 
     `check_schema=False` skips the JSON Schema pass (the typed models still check every value): for dicts
@@ -212,7 +212,7 @@ def document_from_dict(doc: Mapping[str, Any], *, check_schema: bool = True) -> 
             part = f"endpoints/{index}"
             results.append(_result_from_entry(entry))
         part = "document"
-        return ScanDocument(
+        return ParsedDocument(
             policy=PolicyRef.model_validate(_known(PolicyRef, doc["policy"])),
             started_at=doc["started_at"],
             finished_at=doc["finished_at"],
@@ -230,7 +230,7 @@ def document_from_dict(doc: Mapping[str, Any], *, check_schema: bool = True) -> 
         raise InputError(f"invalid scan document at {part}: {_echo(exc)}") from None
 
 
-def read_document(text: str) -> ScanDocument:
+def read_document(text: str) -> ParsedDocument:
     """Parse a JSON scan document with its metadata; InputError with a one-line reason when malformed."""
     try:
         doc = json.loads(text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from probe.models import CertificateInfo, EndpointResult, Finding, Severity
-from probe.report.document import ScanDocument
+from probe.report.document import ParsedDocument
 from probe.report.escape import md_code, md_escape
 from probe.report.view import (
     ReportInput,
@@ -26,7 +26,7 @@ def _table(header: list[str], rows: list[list[str]], align: list[str]) -> list[s
     return lines
 
 
-def _heading(document: ScanDocument | None) -> list[str]:
+def _heading(document: ParsedDocument | None) -> list[str]:
     lines = ["# tlsprobe scan", ""]
     if document is not None:
         policy = f"{md_escape(document.policy.id)} ({md_code(document.policy.profile)})"

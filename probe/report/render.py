@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any, assert_never
 
 from probe.report.csvout import format_csv
-from probe.report.document import ScanDocument
+from probe.report.document import ParsedDocument
 from probe.report.jsonout import format_json
 from probe.report.markdown import format_md
 from probe.report.table import format_table
@@ -22,7 +22,7 @@ class Format(StrEnum):
     MD = "md"
 
 
-def render(fmt: Format, doc: Mapping[str, Any] | ScanDocument, *, width: int = 120, color: bool = False) -> str:
+def render(fmt: Format, doc: Mapping[str, Any] | ParsedDocument, *, width: int = 120, color: bool = False) -> str:
     """The document in `fmt`; `width` and `color` apply to the table only."""
     match fmt:
         case Format.TABLE:

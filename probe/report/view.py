@@ -6,17 +6,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from probe.models import TLS_VERSIONS, EndpointResult, Finding, Severity, Summary
-from probe.report.document import ScanDocument, document_from_dict, summarize
+from probe.report.document import ParsedDocument, document_from_dict, summarize
 
-# A formatter takes a document dict (as build_document makes it), a ScanDocument, or bare results.
-ReportInput = Mapping[str, Any] | ScanDocument | Iterable[EndpointResult]
+# A formatter takes a document dict (as build_document makes it), a ParsedDocument, or bare results.
+ReportInput = Mapping[str, Any] | ParsedDocument | Iterable[EndpointResult]
 
 _SHORT_VERSION = {"TLSv1.0": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3"}
 
 
-def as_results(source: ReportInput) -> tuple[ScanDocument | None, list[EndpointResult]]:
+def as_results(source: ReportInput) -> tuple[ParsedDocument | None, list[EndpointResult]]:
     """The document (None for bare results) and its endpoint results."""
-    if isinstance(source, ScanDocument):
+    if isinstance(source, ParsedDocument):
         return source, list(source.results)
     if isinstance(source, Mapping):
         document = document_from_dict(source, check_schema=False)
@@ -25,7 +25,7 @@ def as_results(source: ReportInput) -> tuple[ScanDocument | None, list[EndpointR
     return None, results
 
 
-def summary_of(document: ScanDocument | None, results: list[EndpointResult]) -> Summary:
+def summary_of(document: ParsedDocument | None, results: list[EndpointResult]) -> Summary:
     """The document's summary, or one computed from bare results."""
     return document.summary if document is not None else summarize(results)
 

@@ -175,8 +175,11 @@ class Engine:
             results.append(observation)
         return results
 
-    async def run(self, targets: Iterable[Target]) -> AsyncIterator[Observation]:
-        """Scan `targets` (consumed lazily) and yield observations as they complete."""
+    async def run(
+        self, targets: Iterable[Target], on_start: Callable[[Target], None] | None = None
+    ) -> AsyncIterator[Observation]:
+        """Scan `targets` (consumed lazily) and yield observations as they complete; `on_start` hears of each
+        target as a worker takes it up."""
         limits = self.limits
         loop = asyncio.get_running_loop()
         gate = ConnectionGate(per_host=limits.per_host, rate=limits.rate, timeout=limits.timeout, loop=loop)
@@ -194,6 +197,8 @@ class Engine:
 
         async def work() -> None:
             while (target := await queue.get()) is not None:
+                if on_start is not None:
+                    on_start(target)
                 if run_end is not None and time.monotonic() >= run_end:
                     observations = [
                         errored(target, ErrorKind.TIMEOUT, "run stopped at --max-duration before this endpoint")

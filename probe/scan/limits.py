@@ -104,6 +104,12 @@ class _GatedSocket(socket.socket):
         super().sendall(data, flags)
 
 
+# Which gates are scanning each address: a library opening connections from threads it starts itself (sslyze's
+# scanner) finds the run's gate by the address it dials, so scans in one process keep their own limits.
+_scanning_lock = threading.Lock()
+_scanning: dict[tuple[str, int], list[ConnectionGate]] = {}
+
+
 class ConnectionGate:
     """Opens TCP connections for scanner threads under the run's limits."""
 
@@ -127,6 +133,8 @@ class ConnectionGate:
     def register(self, ip: str, port: int, budget: EndpointBudget) -> None:
         with self._lock:
             self._budgets.setdefault((ip, port), []).append(budget)
+        with _scanning_lock:
+            _scanning.setdefault((ip, port), []).append(self)
 
     def unregister(self, ip: str, port: int, budget: EndpointBudget) -> None:
         with self._lock:
@@ -135,6 +143,19 @@ class ConnectionGate:
                 budgets.remove(budget)
             if not budgets:
                 self._budgets.pop((ip, port), None)
+        with _scanning_lock:
+            gates = _scanning.get((ip, port), [])
+            if self in gates:
+                gates.remove(self)
+            if not gates:
+                _scanning.pop((ip, port), None)
+
+    @staticmethod
+    def scanning(ip: str, port: int) -> ConnectionGate | None:
+        """The gate of the scan registered for (ip, port), the latest if several runs scan it at once."""
+        with _scanning_lock:
+            gates = _scanning.get((ip, port))
+            return gates[-1] if gates else None
 
     def budget_for(self, ip: str, port: int) -> EndpointBudget | None:
         with self._lock:

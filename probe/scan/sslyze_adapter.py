@@ -1,12 +1,15 @@
 """The one module that imports sslyze: run its scan commands on one endpoint, map the results.
 
 Connections go through `ConnectionGate` (deadline, per-host limit, rate, counting): sslyze opens
-direct connections with the module function `_open_socket_for_direct_connection`, which we point at
-the gate once, on first use.
+direct connections with the module function `_open_socket_for_direct_connection`, which we replace once,
+on first use, with one that opens through the gate of the scan in progress: the calling thread's (a context
+variable our worker threads inherit), else the gate registered for the address dialled (sslyze's own threads).
+Several scans in one process therefore keep their own limits and counts.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import uuid
@@ -97,22 +100,30 @@ CHECK_COMMANDS = frozenset(
 MAX_WORKER_THREADS = 10  # sslyze threads for one endpoint; the gate enforces --per-host across all of them
 
 _install_lock = threading.Lock()
-_gate_holder: dict[str, ConnectionGate] = {}
+_installed: list[bool] = []
+_current_gate: contextvars.ContextVar[ConnectionGate | None] = contextvars.ContextVar("tlsprobe_gate", default=None)
 
 
-def _install_gate(gate: ConnectionGate) -> None:
-    """Route sslyze's direct connections through `gate` (idempotent; the latest gate wins)."""
+def _gate_for(ip: str, port: int) -> ConnectionGate:
+    gate = _current_gate.get() or ConnectionGate.scanning(ip, port)
+    if gate is None:
+        raise ConnectionError(f"no scan in progress for {ip}:{port}")  # never dial outside a run's limits
+    return gate
+
+
+def _install_gate() -> None:
+    """Route sslyze's direct connections through the gate of the scan in progress (once per process)."""
     with _install_lock:
-        _gate_holder["gate"] = gate
-        if getattr(tls_connection, "_tlsprobe_gated", False):
+        if _installed:
             return
 
         def open_socket(server_location: ServerNetworkLocation, network_timeout: int) -> Any:
-            assert server_location.ip_address is not None, "targets are resolved before scanning"
-            return _gate_holder["gate"].open(server_location.ip_address, server_location.port, float(network_timeout))
+            ip = server_location.ip_address
+            assert ip is not None, "targets are resolved before scanning"
+            return _gate_for(ip, server_location.port).open(ip, server_location.port, float(network_timeout))
 
         tls_connection._open_socket_for_direct_connection = open_socket
-        setattr(tls_connection, "_tlsprobe_gated", True)  # noqa: B010 - marks the module as patched
+        _installed.append(True)
         # sslyze builds its trust-store repository on first use, unguarded: every endpoint scanned at once
         # parsed the five public stores again. Build it now, beside the first handshakes.
         # Not a daemon: it imports, and interpreter shutdown in the middle of an import can abort the process.
@@ -209,7 +220,7 @@ class SslyzeScanner:
     def __init__(self, gate: ConnectionGate, settings: ScanSettings) -> None:
         self.gate = gate
         self.settings = settings
-        _install_gate(gate)
+        _install_gate()
 
     def scan(self, target: Target, budget: EndpointBudget, probed: Probed | None = None) -> Observation:
         """Run the scan commands and map them to an Observation; never raises for server behaviour.
@@ -239,6 +250,7 @@ class SslyzeScanner:
             else None
         )
         self.gate.register(target.ip, target.dial_port, budget)
+        token = _current_gate.set(self.gate)
         try:
             if probed is not None:
                 result = self._run_jobs(location, network, extra, commands, probed, budget)
@@ -269,6 +281,7 @@ class SslyzeScanner:
                 )
             observation = self._map(target, result, budget, jobs_in_order=probed is not None)
         finally:
+            _current_gate.reset(token)
             self.gate.unregister(target.ip, target.dial_port, budget)
         return observation.model_copy(
             update={"connections": budget.connections, "duration_s": round(time.monotonic() - started, 3)}
@@ -297,7 +310,10 @@ class SslyzeScanner:
         )
         attempts: dict[str, Any] = {}
         workers = min(self.settings.per_host, MAX_WORKER_THREADS)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tlsprobe-sslyze") as pool:
+        with ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="tlsprobe-sslyze", initializer=_current_gate.set,
+            initargs=(self.gate,),
+        ) as pool:
             rsa = pool.submit(_robot_rsa_parameters, info) if ScanCommand.ROBOT in commands else None
             pending: dict[Any, list[Future[Any]]] = {}
             for command in sorted(commands - {ScanCommand.ROBOT}, key=lambda c: c.value):

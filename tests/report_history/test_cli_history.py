@@ -1,4 +1,4 @@
-"""`tlsprobe diff/report/prune` and `finish_run` against a real store, webhook server and metrics file."""
+"""`tlsprobe diff/report/prune` and `finish_run` (probe.app.finish) against a real store, webhook and metrics file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import typer
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
-from probe.cli.history import AlertSettings, diff_command, finish_run, prune_command, report_command
+from probe.app.finish import AlertSettings, finish_run
+from probe.cli.history import diff_command, prune_command, report_command
 from probe.models import EndpointResult, Severity
 from probe.store import Store
 from tests.alerts.server import webhook_server
@@ -59,7 +60,8 @@ def test_finish_run_diffs_alerts_writes_metrics_and_exits_1(tmp_path: Path) -> N
     with webhook_server([503, 200]) as server, Store.open(db, lock_timeout=1) as store:
         outcome = finish_run(store, ids[1], label="nightly", baseline="previous", fail_on=Severity.HIGH,
                              fail_on_findings=False, alerts=AlertSettings(webhook=server.url, backoff_s=0.01),
-                             metrics_file=metrics, duration_s=3.0, echo=notes.append)
+                             metrics_file=metrics, duration_s=3.0)
+        notes = list(outcome.notes)
     assert outcome.exit_code == 1 and outcome.alert_sent and outcome.baseline == f"sweep {ids[0]}"
     assert outcome.diff is not None
     assert [(r.endpoint, r.kind) for r in outcome.diff.regressions] == [("a.test:443", "protocol"),
@@ -68,7 +70,7 @@ def test_finish_run_diffs_alerts_writes_metrics_and_exits_1(tmp_path: Path) -> N
     body = server.requests[-1]
     assert {r["message"] for r in body["regressions"]} >= {"protocol TLSv1.0 enabled",
                                                            "certificate key weakened from RSA-3072 to RSA-2048"}
-    assert f"tlsprobe: 2 regressions since sweep {ids[0]} (worst: high)" in notes
+    assert f"2 regressions since sweep {ids[0]} (worst: high)" in notes
     assert TOKEN not in "\n".join(notes)
     families = {f.name for f in text_string_to_metric_families(metrics.read_text())}
     assert {"tlsprobe_endpoint_compliant", "tlsprobe_run_duration_seconds"} <= families
@@ -80,7 +82,8 @@ def test_finish_run_exit_3_when_the_webhook_keeps_failing(tmp_path: Path) -> Non
     notes: list[str] = []
     with webhook_server([502]) as server, Store.open(db, lock_timeout=1) as store:
         outcome = finish_run(store, ids[1], label="nightly", baseline="previous", fail_on=Severity.HIGH,
-                             alerts=AlertSettings(webhook=server.url, backoff_s=0.01), echo=notes.append)
+                             alerts=AlertSettings(webhook=server.url, backoff_s=0.01))
+        notes = list(outcome.notes)
         assert len(list(store.results(ids[1]))) == 3  # the sweep is stored
     assert outcome.exit_code == 3 and not outcome.alert_sent and len(server.requests) == 3
     assert TOKEN not in "\n".join(notes) + "\n".join(outcome.problems)
@@ -92,7 +95,7 @@ def test_finish_run_without_regressions_sends_nothing(tmp_path: Path) -> None:
     ids = store_sweeps(db, before()[:2], before()[:2])
     with webhook_server([200]) as server, Store.open(db, lock_timeout=1) as store:
         outcome = finish_run(store, ids[1], label="nightly", baseline="previous", fail_on=Severity.HIGH,
-                             alerts=AlertSettings(webhook=server.url), echo=lambda _: None)
+                             alerts=AlertSettings(webhook=server.url))
     assert outcome.diff is not None and outcome.diff.regressions == ()
     assert outcome.exit_code == 0 and server.requests == [] and not outcome.alert_sent
 
@@ -102,13 +105,12 @@ def test_finish_run_errored_twice_is_a_regression(tmp_path: Path) -> None:
     ids = store_sweeps(db, before(), before())
     with webhook_server([200]) as server, Store.open(db, lock_timeout=1) as store:
         outcome = finish_run(store, ids[1], label="nightly", baseline="previous", fail_on=Severity.HIGH,
-                             alerts=AlertSettings(webhook=server.url), echo=lambda _: None)
+                             alerts=AlertSettings(webhook=server.url))
     assert outcome.diff is not None
     assert [r.kind for r in outcome.diff.regressions] == ["errored"]  # c.test: errored 2 sweeps in a row
     assert outcome.exit_code == 1 and len(server.requests) == 1
     with Store.open(db, lock_timeout=1) as store:
-        first = finish_run(store, ids[0], label="nightly", baseline="previous", fail_on=Severity.HIGH,
-                           echo=lambda _: None)
+        first = finish_run(store, ids[0], label="nightly", baseline="previous", fail_on=Severity.HIGH)
     assert first.diff is None and first.exit_code == 0
 
 
