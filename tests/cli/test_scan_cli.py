@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from probe.cli.main import app
-from tests.scan.test_resolve import dns_server  # noqa: F401 - fixture
+from tests.test_resolve import dns_server  # noqa: F401 - fixture
 
 
 def scan(tmp_path: Path, *args: str) -> tuple[int, str, str]:
