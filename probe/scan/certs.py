@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
+
+# Public trust stores carry a few legacy roots with non-positive serial numbers; cryptography warns on every
+# load of them, which a library caller cannot act on. Only that warning is silenced.
+warnings.filterwarnings(
+    "ignore", message="Parsed a serial number which wasn't positive", category=CryptographyDeprecationWarning
+)
 
 CURVE_NAMES = {"secp256r1": "secp256r1", "prime256v1": "secp256r1"}
 
