@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[all,dev]'
 	@touch $(STAMP)
 
 # Debian packages the tests and benchmarks use (nginx for some lab endpoints, sslscan as a peer).
@@ -24,10 +24,10 @@ test: $(STAMP) system-deps
 
 lint: $(STAMP)
 	$(BIN)/ruff check probe bench tests
-	$(BIN)/mypy --strict probe
+	$(BIN)/mypy --strict probe bench
 
 bench: $(STAMP) system-deps
-	$(BIN)/python -m bench.quick
+	$(BIN)/python -m probe.bench.quick
 
 clean:
 	rm -rf $(VENV) reports/*.json reports/*.md reports/*.csv reports/lab

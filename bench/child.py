@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 
 class ChildServer:
@@ -14,7 +13,6 @@ class ChildServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, *args, "--host", host],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
-            cwd=str(Path(__file__).resolve().parent.parent),
         )  # fmt: skip
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().split()

@@ -8,7 +8,7 @@ regions should cost far less than 10 times one region (goal: at most 3x).
 moto and the proxy each run in a process of their own: in the discovery process they would share
 its GIL, and the benchmark would measure moto's CPU rather than discovery's concurrency.
 
-    .venv/bin/python -m bench.discovery_regions [--delay 0.1] [--repeat 3] [--max-workers 32]
+    .venv/bin/python -m probe.bench.discovery_regions [--delay 0.1] [--repeat 3] [--max-workers 32]
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from probe.discovery import AwsOptions, discover
 from probe.lab.cloud import FaultProxy, seed_minimal_region, start_cloud
@@ -63,7 +65,7 @@ def _serve_proxy(conn: Connection, upstream: str, delay: float) -> None:
         conn.send(proxy.requests)
 
 
-def _start(target: object, *args: object) -> tuple[multiprocessing.Process, Connection, object]:
+def _start(target: Callable[..., object], *args: object) -> tuple[BaseProcess, Connection, object]:
     ours, theirs = multiprocessing.Pipe()
     process = multiprocessing.get_context("spawn").Process(target=target, args=(theirs, *args), daemon=True)
     process.start()

@@ -21,7 +21,7 @@ import boto3
 import botocore.session
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bench.dek_cache import CachePolicy, DataKeyCache, UnwrappedKeyCache
+from .dek_cache import CachePolicy, DataKeyCache, UnwrappedKeyCache
 
 STRATEGIES = ("direct", "envelope", "dek-cache", "esdk-cache", "esdk-cache-signing", "local-only")
 DIRECT_MAX_BYTES = 4096

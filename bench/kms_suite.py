@@ -1,6 +1,6 @@
 """KMS suite: latency, throughput and counted KMS calls per strategy, checked against the cost model.
 
-Embedded backend: moto's KMS in a keep-alive server process (``bench.moto_backend``) on
+Embedded backend: moto's KMS in a keep-alive server process (``probe.bench.moto_backend``) on
 127.77.2.1 behind a LatencyProxy on 127.77.2.2 adding ``rtt_ms`` (default 10 ms, an in-region
 round trip; override with ``--rtt``). ``real=True`` talks to AWS KMS through the standard credential
 chain instead, and only then.
@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.cost import Workload, load_prices, monthly_calls, monthly_cost, predict_calls
-from bench.dek_cache import CachePolicy
-from bench.kms_strategies import (
+from .cost import Workload, load_prices, monthly_calls, monthly_cost, predict_calls
+from .dek_cache import CachePolicy
+from .kms_strategies import (
     DIRECT_MAX_BYTES,
     STRATEGIES,
     CallCounter,
@@ -38,9 +38,9 @@ from bench.kms_strategies import (
     Strategy,
     contexts,
 )
-from bench.moto_backend import MotoProcess
-from bench.proxy import ThreadedProxy
-from bench.stats import aggregate_runs, percentiles_ms
+from .moto_backend import MotoProcess
+from .proxy import ThreadedProxy
+from .stats import aggregate_runs, percentiles_ms
 
 DEFAULT_RTT_MS = 10.0
 PROXY_HOST = "127.77.2.2"

@@ -6,7 +6,7 @@ so connection reuse to KMS could not be studied. Here the same WSGI app
 (``DomainDispatcherApplication(create_backend_app)``) is served by a small keep-alive WSGI server
 of our own: ``http.server.ThreadingHTTPServer`` with ``protocol_version = "HTTP/1.1"``, reading each
 request body by Content-Length and answering with a Content-Length, so boto3's connection pool
-keeps its connection open. The server runs in a child process (``python -m bench.moto_backend
+keeps its connection open. The server runs in a child process (``python -m probe.bench.moto_backend
 --host H``, which prints ``READY <port>``) so that its Python work does not share the bench
 client's GIL; it exits when its stdin closes.
 """
@@ -22,7 +22,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bench.child import ChildServer
+from .child import ChildServer
 
 MOTO_HOST = "127.77.2.1"
 
@@ -31,7 +31,7 @@ class MotoProcess(ChildServer):
     """A keep-alive moto server child process on ``host``; ``endpoint`` is its URL."""
 
     def __init__(self, host: str = MOTO_HOST) -> None:
-        super().__init__("bench.moto_backend", [], host, "moto server")
+        super().__init__("probe.bench.moto_backend", [], host, "moto server")
 
     @property
     def endpoint(self) -> str:

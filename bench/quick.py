@@ -1,4 +1,4 @@
-"""Quick profile of both suites on the embedded defaults: ``python -m bench.quick`` (``make bench``).
+"""Quick profile of both suites on the embedded defaults: ``python -m probe.bench.quick`` (``make bench``).
 
 Writes reports/bench-tls.*, reports/bench-kms.* and reports/bench-summary.md in a few minutes on
 two cores: TLS at RTT 0 and 10 ms with all key types, versions and strategies (60 requests per
@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.kms_suite import KMSConfig
-from bench.progress import progress_bar
-from bench.report import md_table, write_kms, write_tls
-from bench.tls_suite import TLSConfig
+from .kms_suite import KMSConfig
+from .progress import progress_bar
+from .report import md_table, write_kms, write_tls
+from .tls_suite import TLSConfig
 
 QUICK_TLS = TLSConfig(rtts_ms=[0.0, 10.0], requests=60, repeat=2)
 QUICK_KMS = KMSConfig(messages=250, size=4096, contexts=[1, 10], max_messages=100, max_age_s=300.0,

@@ -10,11 +10,11 @@ from typing import Any
 
 import pandas as pd
 
-from bench import plots
-from bench.cost import Workload, cost_curve, load_prices, monthly_calls, monthly_cost
-from bench.environment import environment
-from bench.kms_suite import KMSConfig, run_kms
-from bench.tls_suite import TLSConfig, run_tls
+from . import plots
+from .cost import Workload, cost_curve, load_prices, monthly_calls, monthly_cost
+from .environment import environment
+from .kms_suite import KMSConfig, run_kms
+from .tls_suite import TLSConfig, run_tls
 
 Progress = Callable[[str], None]
 CURVE_AGES_S = [1, 5, 30, 60, 300, 900, 3600, 21600, 86400]

@@ -9,7 +9,7 @@ and peak RSS (os.wait4) are its own. Ratios are against the sslyze CLI. Three sc
   ten processes at once, as tlsprobe's default --concurrency);
 - sweep: 10,000 targets, mostly closed loopback ports plus a few lab endpoints (tlsprobe only: peak RSS).
 
-`python -m bench.scan_bench [--rtt 20] [--fleet 50] [--sweep 10000] [--output-dir reports]`
+`python -m probe.bench.scan_bench [--rtt 20] [--fleet 50] [--sweep 10000] [--output-dir reports]`
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ from typing import Any
 
 import yaml
 
+import probe
 from probe.lab.manager import LabState, running_lab
-from probe.lab.paths import DEFAULT_DEFINITION, REPO_ROOT
+from probe.lab.paths import DEFAULT_DEFINITION
 from probe.targets import write_csv
 
 PYTHON = sys.executable
@@ -97,8 +98,7 @@ def write_definition(path: Path, endpoints: list[dict[str, Any]]) -> Path:
 
 
 def _serve_proxies(conn: Connection, routes: list[tuple[str, str, int]], rtt_ms: float) -> None:
-    sys.path.insert(0, str(REPO_ROOT))
-    from bench.proxy import LatencyProxy
+    from .proxy import LatencyProxy
 
     async def main() -> None:
         proxies = [LatencyProxy((host, port), rtt_ms, listen_host=listen) for listen, host, port in routes]
@@ -173,7 +173,7 @@ def run_processes(commands: Sequence[list[str]], parallel: int = 1) -> Run:
 
     def one(command: list[str]) -> tuple[float, float, int]:
         with open(os.devnull, "wb") as null:
-            proc = subprocess.Popen(command, stdout=null, stderr=subprocess.PIPE, cwd=str(REPO_ROOT))
+            proc = subprocess.Popen(command, stdout=null, stderr=subprocess.PIPE)
             assert proc.stderr is not None
             err = proc.stderr.read()
             _, status, usage = os.wait4(proc.pid, 0)
@@ -502,7 +502,7 @@ def run_bench(rtt: float, fleet_size: int, sweep_size: int, output_dir: Path, to
     rows: list[dict[str, Any]] = []
     # Byte-code as an installed package has it (pip compiles on install; this checkout may run with
     # PYTHONDONTWRITEBYTECODE), so that tlsprobe's start-up is not charged for compiling its own sources.
-    subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO_ROOT / "probe")], check=True)
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(Path(probe.__file__).resolve().parent)], check=True)
     with tempfile.TemporaryDirectory(prefix="tlsprobe-bench-scan-") as tmp:
         work = Path(tmp)
         definition = write_definition(work / "legacy.yaml", [legacy_definition()])

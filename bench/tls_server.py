@@ -1,6 +1,6 @@
 """A keep-alive HTTPS/1.1 server for the TLS bench, run as its own process.
 
-``python -m bench.tls_server --cert C --key K --host H`` prints ``READY <port>`` on stdout, then
+``python -m probe.bench.tls_server --cert C --key K --host H`` prints ``READY <port>`` on stdout, then
 answers ``cpu`` lines on stdin with ``CPU <ns>``: the process's CPU time (all threads, from
 CLOCK_PROCESS_CPUTIME_ID), so the bench measures server CPU per handshake exactly, without /proc
 tick granularity. It serves TLS 1.2 and 1.3 with session tickets (resumption) enabled, and exits on
@@ -59,7 +59,7 @@ class _TLSServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         except (ssl.SSLError, OSError):
             return
         try:
-            _Handler(tls, client_address, self)  # type: ignore[arg-type]
+            _Handler(tls, client_address, self)
         except (ssl.SSLError, OSError):
             return
 

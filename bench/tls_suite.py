@@ -1,6 +1,6 @@
 """TLS suite: handshake and request latency, throughput and server CPU per handshake.
 
-For each key type a server process (``bench.tls_server``) runs on 127.77.1.1; for each RTT a
+For each key type a server process (``probe.bench.tls_server``) runs on 127.77.1.1; for each RTT a
 LatencyProxy on 127.77.1.2 sits in front of it. Client strategies:
 
 - ``full``: a new TCP connection and a full handshake per request (no session offered);
@@ -26,10 +26,10 @@ from typing import Any
 
 import httpx
 
-from bench.certs import KEY_TYPES, SERVER_NAME, CertFiles, write_certificates
-from bench.child import ChildServer
-from bench.proxy import ThreadedProxy
-from bench.stats import aggregate_runs, percentiles_ms
+from .certs import KEY_TYPES, SERVER_NAME, CertFiles, write_certificates
+from .child import ChildServer
+from .proxy import ThreadedProxy
+from .stats import aggregate_runs, percentiles_ms
 
 STRATEGIES = ("full", "resume", "keepalive")
 VERSIONS = ("1.2", "1.3")
@@ -52,11 +52,11 @@ class TLSConfig:
 
 
 class ServerProcess(ChildServer):
-    """A bench.tls_server child process; ``cpu_ns()`` reads its CPU time."""
+    """A probe.bench.tls_server child process; ``cpu_ns()`` reads its CPU time."""
 
     def __init__(self, certs: CertFiles, host: str = SERVER_HOST) -> None:
         super().__init__(
-            "bench.tls_server", ["--cert", str(certs.cert), "--key", str(certs.key)], host, "TLS bench server"
+            "probe.bench.tls_server", ["--cert", str(certs.cert), "--key", str(certs.key)], host, "TLS bench server"
         )
 
     def cpu_ns(self) -> int:

@@ -1,7 +1,8 @@
 """`tlsprobe bench tls | kms`: what encryption costs in latency, CPU, KMS calls and money.
 
-The harness lives in the top-level ``bench`` package; this module parses options, runs a suite
-with progress bars and prints where the reports went. (A ``scan`` command joins later.)
+The harness is the ``probe.bench`` package (``bench/`` in the source tree), installed with the bench extra:
+``pip install 'tlsprobe[bench]'``. This module parses options, checks that the extra is there, runs a suite
+with progress bars and prints where the reports went.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from probe.cli.common import fail
+from probe.cli.common import fail, fail_from
+from probe.extras import MissingExtra, require
 
 app = typer.Typer(
     help="Benchmark encryption overhead: TLS handshakes and reuse (tls), KMS calls and data-key caching (kms).",
@@ -22,6 +24,14 @@ _out = Console()
 
 OutputDir = Annotated[Path, typer.Option("--output-dir", help="Where CSV, PNG and Markdown reports go.")]
 Repeat = Annotated[int, typer.Option("--repeat", min=1, help="Runs per cell; 95% CIs need at least 2.")]
+
+
+def _require_bench() -> None:
+    """Exit 2 unless the bench extra is installed (called by each command, so that --help works without it)."""
+    try:
+        require("bench")
+    except MissingExtra as exc:
+        fail_from(exc)
 
 
 def _floats(text: str, flag: str) -> list[float]:
@@ -55,11 +65,12 @@ def tls(
     output_dir: OutputDir = Path("reports"),
 ) -> None:
     """TLS handshake overhead: key types, versions, full vs resumed vs keep-alive, over emulated RTTs."""
-    from bench.certs import KEY_TYPES
-    from bench.progress import progress_bar
-    from bench.quick import tls_steps
-    from bench.report import write_tls
-    from bench.tls_suite import STRATEGIES, VERSIONS, TLSConfig
+    _require_bench()
+    from probe.bench.certs import KEY_TYPES
+    from probe.bench.progress import progress_bar
+    from probe.bench.quick import tls_steps
+    from probe.bench.report import write_tls
+    from probe.bench.tls_suite import STRATEGIES, VERSIONS, TLSConfig
 
     config = TLSConfig(rtts_ms=_floats(rtt, "--rtt"), keys=_names(keys, KEY_TYPES, "--keys"),
                        versions=_names(versions, VERSIONS, "--versions"),
@@ -94,11 +105,12 @@ def kms(
     output_dir: OutputDir = Path("reports"),
 ) -> None:
     """KMS calls, latency and monthly cost per strategy; counted calls checked against the cost model."""
-    from bench.kms_strategies import STRATEGIES
-    from bench.kms_suite import KMSConfig
-    from bench.progress import progress_bar
-    from bench.quick import kms_steps
-    from bench.report import write_kms
+    _require_bench()
+    from probe.bench.kms_strategies import STRATEGIES
+    from probe.bench.kms_suite import KMSConfig
+    from probe.bench.progress import progress_bar
+    from probe.bench.quick import kms_steps
+    from probe.bench.report import write_kms
 
     if real and not key_id:
         fail("--real needs --key-id")
@@ -131,7 +143,8 @@ def scan(
 ) -> None:
     """tlsprobe (fast and --engine sslyze), the sslyze CLI (full, and its checks alone) and sslscan on lab
     endpoints behind the latency proxy."""
-    from bench.scan_bench import TOOLS, run_bench, table
+    _require_bench()
+    from probe.bench.scan_bench import TOOLS, run_bench, table
 
     chosen = _names(tools, TOOLS, "--tools")
     result = run_bench(rtt, fleet, sweep, output_dir, chosen, progress=lambda s: _out.print(f"... {s}"))

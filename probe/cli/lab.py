@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from probe.cli.common import fail_from
 from probe.errors import TlsProbeError
+from probe.extras import MissingExtra, require
 from probe.lab.cloud_control import start_cloud_daemon, stop_cloud_daemon, sweep_hint
 from probe.lab.paths import DEFAULT_DEFINITION, DEFAULT_STATE_DIR
 
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
 # registers this module's commands at start-up, and a scan should not pay for loading the lab.
 
 app = typer.Typer(
-    help="Start, inspect and stop the local lab of TLS endpoints (targets/lab.yaml).", no_args_is_help=True
+    help="Start, inspect and stop the local lab of TLS endpoints (the definition shipped in probe/lab/definitions/).",
+    no_args_is_help=True,
 )
 
 StateDir = Annotated[Path, typer.Option("--state-dir", help="Where certificates, logs and state.json live.")]
@@ -48,12 +51,18 @@ def _fail(exc: TlsProbeError) -> typer.Exit:
 def up(
     state_dir: StateDir = DEFAULT_STATE_DIR,
     only: Annotated[str | None, typer.Option("--only", help="Comma-separated endpoint names (default: all).")] = None,
-    definition: Annotated[Path, typer.Option("--definition", help="Lab definition file.")] = DEFAULT_DEFINITION,
+    definition: Annotated[
+        Path, typer.Option("--definition", help="Lab definition file (default: the one shipped with tlsprobe).")
+    ] = DEFAULT_DEFINITION,
     cloud: Annotated[
         bool, typer.Option("--cloud", help="Also emulate an AWS account (moto) whose endpoints are the lab's.")
     ] = False,
 ) -> None:
     """Start the lab endpoints and write state.json, ca.pem and targets.csv to the state directory."""
+    try:
+        require("lab")  # status and down need nothing beyond the core: a lab can always be inspected and stopped
+    except MissingExtra as exc:
+        fail_from(exc)
     from probe.lab.manager import lab_status, start_lab
 
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None

@@ -51,7 +51,7 @@ FLEET_REGIONS: tuple[str, ...] = ("eu-west-1", "us-east-1", "ap-southeast-2")
 ACCOUNT = "123456789012"  # moto's default account
 _CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # moto accepts anything
 
-# Which lab endpoint (targets/lab.yaml name) each seeded endpoint role is best served by, so that the
+# Which lab endpoint (definitions/lab.yaml name) each seeded endpoint role is best served by, so that the
 # observed strength matches the declared one (a bad policy on a weak server, a good one on a strong server).
 SUGGESTED_LAB_ENDPOINTS: dict[str, str] = {
     "alb-good": "compliant", "alb-bad": "legacy", "alb-apse2": "compliant", "nlb-tls": "tls13-ecdsa",

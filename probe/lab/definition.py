@@ -1,4 +1,4 @@
-"""The lab's definition (targets/lab.yaml): endpoints, their server settings and what a scan must find."""
+"""The lab's definition (probe/lab/definitions/lab.yaml): endpoints, their server settings and what a scan must find."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The hostile lab (targets/hostile.yaml): endpoints that misbehave on purpose, each with its expected outcome.
+"""The hostile lab (definitions/hostile.yaml): endpoints that misbehave on purpose, each with its expected outcome.
 
 Started like the core lab: one process per endpoint (`probe.lab.hostile_server`, own process group), on its
 own loopback address (IPv6 on ::1), certificates from a lab CA in the state directory. `running_hostile_lab`
@@ -26,11 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from probe.errors import InputError
 from probe.lab import hostile_certs
 from probe.lab.certs import LabCA, make_ca
-from probe.lab.paths import REPO_ROOT
+from probe.lab.paths import DEFAULT_HOSTILE_DEFINITION, child_env
 from probe.models import ErrorKind
 from probe.targets import write_csv
 
-DEFAULT_HOSTILE_DEFINITION = REPO_ROOT / "targets" / "hostile.yaml"
 SERVER_MODULE = "probe.lab.hostile_server"
 HostileKind = Literal[
     "tarpit", "slow_drip", "reset_after_hello", "garbage", "fatal_alert", "accept_close", "ssh_banner", "tls",
@@ -125,7 +124,7 @@ class HostileLab:
 
 
 def load_hostile_definition(path: Path = DEFAULT_HOSTILE_DEFINITION) -> HostileDefinition:
-    """Read and validate targets/hostile.yaml."""
+    """Read and validate a hostile lab definition (default: definitions/hostile.yaml)."""
     try:
         return HostileDefinition.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except OSError as exc:
@@ -172,12 +171,11 @@ def _spawn(spec: dict[str, object], run_dir: Path) -> tuple[subprocess.Popen[byt
     name = str(spec["name"])
     spec_file, ready = run_dir / f"{name}.json", Path(str(spec["ready_file"]))
     spec_file.write_text(json.dumps(spec, indent=2), encoding="utf-8")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env = child_env()
     with (run_dir / f"{name}.log").open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", SERVER_MODULE, str(spec_file)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO_ROOT),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(run_dir),
             start_new_session=True,
         )
     deadline = time.monotonic() + 30.0

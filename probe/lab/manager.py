@@ -30,7 +30,7 @@ from probe.lab.definition import (
     ExpectedFinding,
     load_definition,
 )
-from probe.lab.paths import DEFAULT_DEFINITION, REPO_ROOT
+from probe.lab.paths import DEFAULT_DEFINITION, child_env
 from probe.lab.truth import CertTruth, EndpointTruth, cert_truth, endpoint_truth
 from probe.targets import write_csv
 
@@ -273,8 +273,7 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
 
 
 def _spawn(prepared: _Prepared) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env = child_env()
     if prepared.openssl_conf is not None:
         env["OPENSSL_CONF"] = str(prepared.openssl_conf)
     with prepared.log_file.open("wb") as log:
@@ -284,7 +283,7 @@ def _spawn(prepared: _Prepared) -> subprocess.Popen[bytes]:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
-            cwd=str(REPO_ROOT),
+            cwd=str(prepared.spec_file.parent),
             start_new_session=True,
         )
 

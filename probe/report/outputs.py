@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
 
+from probe.extras import require
 from probe.models import DiscoveryError, EndpointResult, PolicyRef
 from probe.report.document import build_document
 from probe.report.render import Format, render
@@ -40,6 +41,13 @@ SUFFIXES = {
 def format_for(path: Path, fallback: OutputFormat | None) -> OutputFormat:
     """A file's format: its suffix decides, then `fallback`, then JSON."""
     return SUFFIXES.get(path.suffix.lower()) or fallback or OutputFormat.JSON
+
+
+def check_available(fmt: OutputFormat) -> None:
+    """Raise `probe.extras.MissingExtra` if writing `fmt` needs an extra that is not installed (Parquet: the
+    parquet extra), so that a run can refuse before it scans rather than fail when it writes."""
+    if fmt is OutputFormat.PARQUET:
+        require("parquet", "Parquet output")
 
 
 @dataclass(frozen=True)

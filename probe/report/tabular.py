@@ -1,15 +1,23 @@
-"""Tables through pandas: CSV (formula cells neutralised) and Parquet. Formatters return text or bytes."""
+"""Tables: CSV through the csv module (formula cells neutralised), Parquet through pandas and pyarrow.
+
+One row per endpoint x finding. CSV is part of the core install; Parquet needs the parquet extra
+(`pip install 'tlsprobe[parquet]'`), and pandas is imported only when a frame or Parquet is asked for.
+Formatters return text or bytes.
+"""
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from probe.extras import require
 from probe.models import TLS_VERSIONS, EndpointResult
 from probe.report.escape import csv_cell
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS: tuple[str, ...] = (
     "endpoint",
@@ -64,7 +72,10 @@ def _rows(results: Iterable[EndpointResult]) -> Iterable[dict[str, Any]]:
 
 
 def results_frame(results: Iterable[EndpointResult]) -> pd.DataFrame:
-    """One row per endpoint x finding (an endpoint without findings gets one row with an empty rule)."""
+    """One row per endpoint x finding (an endpoint without findings gets one row with an empty rule), as a
+    pandas frame with nullable boolean and integer columns. Needs pandas (the parquet or bench extra)."""
+    import pandas as pd
+
     frame = pd.DataFrame(list(_rows(results)), columns=list(COLUMNS))
     for column in ("compliant", "waived", *(c for c in COLUMNS if c.startswith("tls_"))):
         frame[column] = frame[column].astype("boolean")
@@ -74,16 +85,19 @@ def results_frame(results: Iterable[EndpointResult]) -> pd.DataFrame:
 
 
 def render_csv(results: Iterable[EndpointResult]) -> str:
-    """CSV text; every text cell is cleaned and one starting with = + - @ gets a leading quote."""
-    frame = results_frame(results)
-    text_columns = [c for c in frame.columns if frame[c].dtype == object or str(frame[c].dtype) in ("str", "string")]
-    for column in text_columns:
-        frame[column] = frame[column].map(lambda v: csv_cell(v) if isinstance(v, str) else v)
-    return str(frame.to_csv(index=False, lineterminator="\n"))
+    """CSV text, the rows of `results_frame`: every text cell is cleaned and one starting with = + - @ gets a
+    leading quote; booleans are True/False, a missing value is an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in _rows(results):
+        writer.writerow(csv_cell(v) if isinstance(v, str) else v for v in (row[c] for c in COLUMNS))
+    return buffer.getvalue()
 
 
 def render_parquet(results: Iterable[EndpointResult]) -> bytes:
-    """Parquet bytes (pyarrow) of `results_frame`."""
+    """Parquet bytes (pyarrow) of `results_frame`; `MissingExtra` without the parquet extra."""
+    require("parquet", "Parquet output")
     buffer = io.BytesIO()
     results_frame(results).to_parquet(buffer, index=False, engine="pyarrow")
     return buffer.getvalue()

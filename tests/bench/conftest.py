@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.kms_suite import Bed, KMSConfig, kms_bed
+from probe.bench.kms_suite import Bed, KMSConfig, kms_bed
 
 
 @pytest.fixture(scope="module")

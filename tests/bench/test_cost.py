@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bench.cost import SECONDS_PER_MONTH, Workload, keys_per_stream, load_prices, monthly_calls, monthly_cost
+from probe.bench.cost import SECONDS_PER_MONTH, Workload, keys_per_stream, load_prices, monthly_calls, monthly_cost
 
 
 def test_pricing_rows_have_sources_and_mark_unverified() -> None:

@@ -7,7 +7,7 @@ from itertools import count
 
 import pytest
 
-from bench.dek_cache import CachePolicy, DataKeyCache, UnwrappedKeyCache
+from probe.bench.dek_cache import CachePolicy, DataKeyCache, UnwrappedKeyCache
 
 
 class Clock:

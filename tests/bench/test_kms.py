@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from bench.cost import predict_calls
-from bench.dek_cache import CachePolicy
-from bench.kms_strategies import STRATEGIES, CallCounter, contexts
-from bench.kms_suite import Bed, KMSConfig, make_strategy, run_once
+from probe.bench.cost import predict_calls
+from probe.bench.dek_cache import CachePolicy
+from probe.bench.kms_strategies import STRATEGIES, CallCounter, contexts
+from probe.bench.kms_suite import Bed, KMSConfig, make_strategy, run_once
 
 
 @pytest.mark.parametrize("name", STRATEGIES)

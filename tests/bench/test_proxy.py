@@ -7,7 +7,7 @@ import socketserver
 import threading
 import time
 
-from bench.proxy import ThreadedProxy, jittered_rtt
+from probe.bench.proxy import ThreadedProxy, jittered_rtt
 
 
 class _Echo(socketserver.BaseRequestHandler):

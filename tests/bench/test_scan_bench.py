@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.scan_bench import Endpoint, agreement, client_hello, goals, network_floor_s
+from probe.bench.scan_bench import Endpoint, agreement, client_hello, goals, network_floor_s
 
 HOLD_S = 0.05
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.tls_suite import run_cell, servers
+from probe.bench.tls_suite import run_cell, servers
 
 
 def test_tiny_cells_produce_rows() -> None:

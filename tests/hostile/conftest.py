@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from probe.lab.hostile import HostileLab, running_hostile_lab
-from probe.lab.paths import REPO_ROOT
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

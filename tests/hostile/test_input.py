@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from probe.cli.main import app
 from probe.errors import InputError
-from probe.lab.paths import REPO_ROOT
 from probe.policy import load_profile, load_waivers
 from probe.report.document import build_document, read_document
 from probe.targets import TargetSpec
+from tests.hostile.conftest import REPO_ROOT
 from tests.report.factories import NOW, POLICY, mixed_results
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

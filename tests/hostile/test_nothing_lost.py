@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from probe.lab.hostile import HostileLab
-from probe.lab.paths import REPO_ROOT
-from tests.hostile.conftest import no_traceback, run_cli
+from tests.hostile.conftest import REPO_ROOT, no_traceback, run_cli
 
 QUICK = ("accept-close", "ssh-banner", "garbage", "fatal-alert", "reset-after-hello")
 

@@ -1,5 +1,5 @@
-"""Every hostile endpoint ends as targets/hostile.yaml says, within --deadline, with no traceback, never hanging;
-through the CLI in-process (CliRunner) and as a user runs it (`python -m probe scan`)."""
+"""Every hostile endpoint ends as probe/lab/definitions/hostile.yaml says, within --deadline, with no traceback,
+never hanging; through the CLI in-process (CliRunner) and as a user runs it (`python -m probe scan`)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ HOST = "compliant.lab.tlsprobe.test"
 
 
 def weakened_definition(tmp_path: Path) -> Path:
-    """targets/lab.yaml with the compliant endpoint changed: TLS 1.0 enabled and an RSA-2048 key."""
+    """The shipped lab definition with the compliant endpoint changed: TLS 1.0 enabled and an RSA-2048 key."""
     data = yaml.safe_load(DEFAULT_DEFINITION.read_text())
     for endpoint in data["endpoints"]:
         if endpoint["name"] == "compliant":
