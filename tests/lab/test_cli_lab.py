@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from probe.cli.lab import app
 from probe.lab.manager import _alive, lab_status, load_state, stop_lab
+from probe.lab.paths import DEFAULT_DEFINITION
 
 runner = CliRunner()
 
@@ -43,3 +47,28 @@ def test_bad_input_exits_2(tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "unknown lab endpoint" in unknown.output
     nothing = runner.invoke(app, ["status", "--state-dir", str(tmp_path / "none")])
     assert nothing.exit_code == 2 and "no lab state" in nothing.output
+
+
+@pytest.mark.live
+def test_up_status_down_from_another_directory(tmp_path: Path) -> None:
+    """As a user of an installed tlsprobe runs it: the shipped definition, the state under ./reports/lab."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "probe", "lab", *args], capture_output=True, text=True,
+                              cwd=elsewhere, timeout=120, check=False)
+
+    state_dir = elsewhere / "reports" / "lab"
+    try:
+        up = cli("up", "--only", "compliant")
+        assert up.returncode == 0, up.stderr
+        state = load_state(state_dir)
+        assert state.definition == str(DEFAULT_DEFINITION) and [e.name for e in state.endpoints] == ["compliant"]
+        status = cli("status")
+        assert status.returncode == 0 and "up" in status.stdout, status.stderr
+        down = cli("down")
+        assert down.returncode == 0 and "stopped 1" in down.stdout, down.stderr
+    finally:
+        if (state_dir / "state.json").exists():
+            stop_lab(state_dir)
