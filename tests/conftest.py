@@ -1,6 +1,6 @@
 """Rules for the whole test run: the `live` marker, set automatically, and a guard for the unit run.
 
-A test is `live` when it starts a server: lab TLS servers (and nginx), moto, a webhook or DNS receiver, a
+A test is `live` when it starts a server: lab TLS servers, moto, a webhook or DNS receiver, a
 socket server of its own, or the CLI as a subprocess. `pytest -m "not live"` is then the quick unit run and
 `pytest -m live` the rest; every test is in exactly one of the two.
 
@@ -43,7 +43,7 @@ SOCKET_SERVER_NAMES = frozenset({
 
 # Helpers outside tests/ that start servers or processes, as "module-suffix.qualified-name".
 STARTERS = frozenset({
-    "lab.manager.running_lab", "lab.manager.start_lab",  # lab TLS servers (and nginx)
+    "lab.manager.running_lab", "lab.manager.start_lab",  # lab TLS servers
     "lab.hostile.running_hostile_lab",  # misbehaving servers
     "lab.cloud.start_cloud", "lab.cloud.FaultProxy", "lab.cloud_control.start_cloud_daemon",  # moto
     "ThreadedMotoServer",
