@@ -395,7 +395,7 @@ def sweep(**options: Unpack[SweepKw]) -> SweepResult:
     given: dict[str, Any] = dict(options)
     _check("sweep", given, SweepKw)
     from probe.discovery import posture_result
-    from probe.sweep import judge_discovered
+    from probe.policy.discovered import judge_discovered
 
     plan = _plan(given)
     run = _run_options(given)

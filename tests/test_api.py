@@ -48,6 +48,20 @@ def test_public_names_are_pinned() -> None:
     assert probe.__version__ and probe.__version__[0].isdigit()
 
 
+def test_no_submodule_shadows_a_public_function() -> None:
+    """Importing a subpackage for the first time rebinds its parent's attribute: after every module of the
+    package is imported, probe.scan, probe.sweep and the others must still be the functions."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(probe.__path__, "probe."):
+        if not module.name.startswith(("probe.bench", "probe.lab", "probe.__main__")):
+            importlib.import_module(module.name)
+    for name in ("scan", "scan_async", "iter_scan", "aiter_scan", "discover", "sweep"):
+        assert callable(getattr(probe, name)), f"probe.{name} is shadowed by a module"
+        assert getattr(probe, name).__module__ == "probe.api"
+
+
 @pytest.fixture(scope="module")
 def ca_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[trustme.CA, Path]]:
     ca = trustme.CA()

@@ -20,7 +20,7 @@ from probe.app.options import ScanPlan
 from probe.cli.common import fail_from, stderr, write_output
 from probe.errors import TlsProbeError
 from probe.models import EndpointResult
-from probe.report.outputs import OutputFormat, ReportContext, format_for, render_output
+from probe.report.outputs import OutputFormat, ReportContext, check_available, format_for, render_output
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ def execute(plan: ScanPlan, work: Work, run: RunOptions, reports: ReportSettings
         stderr.print(f"tlsprobe: {text}", markup=False, soft_wrap=True)
 
     try:
+        for fmt in {format_for(path, reports.fmt) for path in reports.outputs} | {reports.fmt}:
+            if fmt is not None:
+                check_available(fmt)  # a missing extra (Parquet) is refused before the scan, not after it
         job = asyncio.run(_run_with_signals(plan, work, run))
     except Interrupted as stop:
         say(f"{stop}; resume with: {resume_hint} --db {run.db} --resume {stop.sweep_id}")

@@ -118,7 +118,7 @@ def command(
     # Imported here, not at the top: `tlsprobe` registers this command at start-up, and a scan should
     # not pay for loading discovery.
     from probe.discovery import posture_result
-    from probe.sweep import judge_discovered
+    from probe.policy.discovered import judge_discovered
 
     setup_logging(log_level, log_format)
     try:
