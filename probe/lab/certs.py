@@ -97,6 +97,16 @@ def make_ca(directory: Path) -> LabCA:
     return LabCA(cert, key, cert_path, key_path)
 
 
+def load_ca(directory: Path) -> LabCA:
+    """The lab CA `make_ca` wrote in `directory` (to issue more leaves for a running lab)."""
+    cert_path, key_path = directory / "ca.pem", directory / "ca.key"
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError(f"{key_path} is not the lab CA's RSA key")
+    return LabCA(cert, key, cert_path, key_path)
+
+
 def _leaf_builder(
     subject: str,
     sans: tuple[str, ...],

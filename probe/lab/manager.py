@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -312,28 +312,22 @@ def _refuse_if_running(state_dir: Path) -> None:
         raise LabError(f"a lab is already running from {state_dir} ({', '.join(live)}): run `tlsprobe lab down`")
 
 
-def start_lab(state_dir: Path, names: list[str] | None = None, definition: Path = DEFAULT_DEFINITION) -> LabState:
-    """Start the endpoints named (all by default), wait until each listens, write state.json/ca.pem/targets.csv."""
-    state_dir = Path(state_dir).resolve()
-    lab = load_definition(definition)
-    selected = lab.select(names)
-    _refuse_if_running(state_dir)
-    dirs = {name: state_dir / name for name in ("certs", "run", "logs")}
-    for sub in ("certs", "run"):
-        shutil.rmtree(dirs[sub], ignore_errors=True)
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
-    state_file(state_dir).unlink(missing_ok=True)
-    ca = make_ca(state_dir)
-    client = issue_client_cert(ca, dirs["certs"])
+def start_endpoints(
+    endpoints: Sequence[EndpointDef], ca: LabCA, dirs: Mapping[str, Path], *, timeout_s: float = 30.0
+) -> tuple[EndpointState, ...]:
+    """Issue each endpoint's certificates from `ca`, start its server and wait until each listens.
+
+    `dirs` names the "certs", "run" and "logs" directories (they must exist). If one fails, every server
+    started here is stopped before the error propagates.
+    """
     keys = KeyCache()
-    prepared = [_prepare(endpoint, ca, keys, dirs) for endpoint in selected]
+    prepared = [_prepare(endpoint, ca, keys, dict(dirs)) for endpoint in endpoints]
     started: list[tuple[_Prepared, subprocess.Popen[bytes]]] = []
     try:
         for item in prepared:
             started.append((item, _spawn(item)))
-        deadline = time.monotonic() + 30.0
-        endpoints = [
+        deadline = time.monotonic() + timeout_s
+        return tuple(
             EndpointState(
                 name=item.endpoint.name,
                 host=item.endpoint.host,
@@ -349,11 +343,37 @@ def start_lab(state_dir: Path, names: list[str] | None = None, definition: Path 
                 expect=item.endpoint.expect,
             )
             for item, proc in started
-        ]
+        )
     except BaseException:
         for item, proc in started:
             _kill_group(proc.pid, str(item.spec_file))
         raise
+
+
+def stop_endpoints(endpoints: Iterable[EndpointState]) -> list[str]:
+    """Stop the server process group of each endpoint; returns the names that were running."""
+    endpoints = list(endpoints)
+    running = [e.name for e in endpoints if _is_our_server(e.pid, e.spec_file)]
+    for endpoint in endpoints:
+        _kill_group(endpoint.pid, endpoint.spec_file)
+    return running
+
+
+def start_lab(state_dir: Path, names: list[str] | None = None, definition: Path = DEFAULT_DEFINITION) -> LabState:
+    """Start the endpoints named (all by default), wait until each listens, write state.json/ca.pem/targets.csv."""
+    state_dir = Path(state_dir).resolve()
+    lab = load_definition(definition)
+    selected = lab.select(names)
+    _refuse_if_running(state_dir)
+    dirs = {name: state_dir / name for name in ("certs", "run", "logs")}
+    for sub in ("certs", "run"):
+        shutil.rmtree(dirs[sub], ignore_errors=True)
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    state_file(state_dir).unlink(missing_ok=True)
+    ca = make_ca(state_dir)
+    client = issue_client_cert(ca, dirs["certs"])
+    endpoints = start_endpoints(selected, ca, dirs)
     targets_csv = state_dir / "targets.csv"
     write_csv(targets_csv, ((e.host, e.port, e.address, e.name) for e in endpoints), ("host", "port", "ip", "name"))
     state = LabState(
@@ -365,7 +385,7 @@ def start_lab(state_dir: Path, names: list[str] | None = None, definition: Path 
         client_cert=str(client.cert_path),
         client_key=str(client.key_path),
         targets_csv=str(targets_csv),
-        endpoints=tuple(endpoints),
+        endpoints=endpoints,
     )
     state_file(state_dir).write_text(state.model_dump_json(indent=2), encoding="utf-8")
     return state
@@ -376,11 +396,7 @@ def start_lab(state_dir: Path, names: list[str] | None = None, definition: Path 
 
 def stop_lab(state_dir: Path) -> list[str]:
     """Stop every endpoint process group of the lab in `state_dir`; returns the names that were running."""
-    state = load_state(Path(state_dir).resolve())
-    stopped = [e.name for e in state.endpoints if _is_our_server(e.pid, e.spec_file)]
-    for endpoint in state.endpoints:
-        _kill_group(endpoint.pid, endpoint.spec_file)
-    return stopped
+    return stop_endpoints(load_state(Path(state_dir).resolve()).endpoints)
 
 
 def lab_status(state_dir: Path) -> list[EndpointStatus]:
