@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
-from probe.app.discovery import aws_options, run_discovery
+from probe.app.discovery import aws_options, run_discovery, sweep_work
 from probe.app.finish import alert_settings, exit_code_for
 from probe.app.job import JobResult, Observer, RunOptions, Work, judged_results, run_job
 from probe.app.options import ScanOptions, ScanPlan, target_spec
@@ -207,6 +207,7 @@ def _run_options(options: dict[str, Any]) -> RunOptions:
 def _document(job: JobResult) -> ScanDocument:
     return ScanDocument.build(
         job.results,
+        resources=job.resources,
         policy=job.policy,
         started_at=job.started_at,
         finished_at=job.finished_at,
@@ -386,7 +387,8 @@ class SweepResult:
         """The CLI's exit code for this sweep: 3 alert undelivered, 1 findings or regressions at or above
         `fail_on` (or errored endpoints with `fail_on_error`), else 0."""
         results = self.document.results()
-        code = exit_code_for(results, self.diff, fail_on=_severity(fail_on), fail_on_error=fail_on_error)
+        resources = [entry.result() for entry in self.document.resources]
+        code = exit_code_for([*results, *resources], self.diff, fail_on=_severity(fail_on), fail_on_error=fail_on_error)
         return max(code, 3 if self.problems else 0)
 
 
@@ -394,21 +396,9 @@ def sweep(**options: Unpack[SweepKw]) -> SweepResult:
     """Discover, scan, judge (observed and declared configuration, ACM/KMS posture), store, diff and alert."""
     given: dict[str, Any] = dict(options)
     _check("sweep", given, SweepKw)
-    from probe.discovery import posture_result
-    from probe.policy.discovered import judge_discovered
-
     plan = _plan(given)
     run = _run_options(given)
-    found = _discover(given)
-    today = date.today()
-    posture = [
-        posture_result(item, plan.profile, today=today, require_kms_replica=bool(given.get("require_kms_replica")))
-        for item in found.posture
-    ]
-    judge = partial(judge_discovered, profile=plan.profile, waivers=plan.waivers, today=today,
-                    policies=found.policies)
-    work = Work(targets=iter(found.targets), judge=judge, total=len(found.targets),
-                discovery_errors=found.errors, extra=posture)
+    work = sweep_work(plan, _discover(given), require_kms_replica=bool(given.get("require_kms_replica")))
     observer = given.get("observer")
     job = _run_sync(partial(run_job, plan, work, run, observer=observer))
     return SweepResult(

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
-from probe.models import TLS_VERSIONS, CertificateInfo, EndpointResult, Finding, Frozen, Severity
+from probe.models import TLS_VERSIONS, CertificateInfo, EndpointResult, Finding, Frozen, ResourceResult, Severity
 from probe.policy.profile import Profile
 from probe.policy.suites import suite_traits
 from probe.report.escape import json_safe, md_code, md_escape
@@ -285,6 +285,25 @@ def _compare(
     return EndpointChange(**change), regressions
 
 
+def _compare_resource(old: ResourceResult, new: ResourceResult) -> tuple[EndpointChange, list[Regression]]:
+    """A resource in both sweeps: its findings compared; a new or raised unwaived finding is a regression."""
+    key = new.resource.key
+    pairs, added, removed = _pair_findings(old.findings, new.findings)
+    raised = [n for o, n in pairs if not n.waived and (o.waived or n.severity > o.severity)]
+    change = EndpointChange(
+        endpoint=key, compliant_before=old.compliant, compliant_after=new.compliant,
+        new_findings=tuple(_ref(f) for f in added), raised_findings=tuple(_ref(f) for f in raised),
+        resolved_findings=tuple(_ref(f) for f in removed)
+        + tuple(_ref(o) for o, n in pairs if n.waived and not o.waived),
+    )
+    regressions = [
+        Regression(endpoint=key, kind="finding", severity=f.severity, rule=f.rule,
+                   message=f"{'new' if f in added else 'raised'} finding on {new.resource.kind}: {f.message}")
+        for f in [*added, *raised] if not f.waived
+    ]
+    return change, regressions
+
+
 def diff_sweeps(
     old: Iterable[EndpointResult],
     new: Iterable[EndpointResult],
@@ -293,6 +312,8 @@ def diff_sweeps(
     expiry_warning_days: int = 30,
     debounce: int = 2,
     error_history: Mapping[str, int] | None = None,
+    old_resources: Iterable[ResourceResult] = (),
+    new_resources: Iterable[ResourceResult] = (),
 ) -> SweepDiff:
     """Compare two sweeps.
 
@@ -301,6 +322,8 @@ def diff_sweeps(
     finding it causes. `error_history[key]` is how many sweeps in a row before `new` (the old one included)
     found the endpoint errored; without it the old sweep alone counts. An endpoint that recovered from an
     error is compared to nothing known, so its findings are listed as new but are not regressions.
+    Resources (keys, certificates in a manager...) are compared by id: a new or raised finding on one is a
+    regression, as on an endpoint.
     """
     old_by_key = {r.observation.target.key: r for r in old}
     regressions: list[Regression] = []
@@ -323,7 +346,19 @@ def diff_sweeps(
         regressions.extend(found)
         if not change.empty or change.compliance_flipped:
             changes.append(change)
-    disappeared = sorted(set(old_by_key) - seen)
+    old_resource_by_key = {r.resource.key: r for r in old_resources}
+    for item in new_resources:
+        key = item.resource.key
+        seen.add(key)
+        earlier = old_resource_by_key.get(key)
+        if earlier is None:
+            appeared.append(key)
+            continue
+        change, found = _compare_resource(earlier, item)
+        regressions.extend(found)
+        if not change.empty or change.compliance_flipped:
+            changes.append(change)
+    disappeared = sorted((set(old_by_key) | set(old_resource_by_key)) - seen)
     regressions.sort(key=lambda r: (-r.severity.rank, r.endpoint, r.kind, r.message))
     return SweepDiff(compared=len(seen) - len(appeared), appeared=tuple(sorted(appeared)),
                      disappeared=tuple(disappeared), changes=tuple(sorted(changes, key=lambda c: c.endpoint)),

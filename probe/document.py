@@ -1,7 +1,8 @@
-"""`ScanDocument`: the typed model of the JSON scan document (`tlsprobe.scan/1`), as the library returns it.
+"""`ScanDocument`: the typed model of the JSON scan document (`tlsprobe.scan/2`), as the library returns it.
 
 `ScanDocument.model_dump(mode="json")` parses equal to what `tlsprobe scan --format json` writes: each
-endpoint is its Observation's fields plus `endpoint` (the key), `findings` and `compliant`.
+endpoint is its Observation's fields plus `endpoint` (the key), `findings` and `compliant`; each resource
+(a KMS key, an ACM certificate...) is its Resource's fields plus `findings` and `compliant`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from probe.models import (
     Frozen,
     Observation,
     PolicyRef,
+    Resource,
+    ResourceResult,
     Summary,
 )
 
@@ -46,6 +49,18 @@ class EndpointReport(Observation):
         )
 
 
+class ResourceReport(Resource):
+    """One resource of the document: what it is, judged."""
+
+    findings: tuple[Finding, ...] = ()
+    compliant: bool | None = None
+
+    def result(self) -> ResourceResult:
+        """The ResourceResult this entry was made from."""
+        resource = Resource.model_validate(self.model_dump(exclude={"findings", "compliant"}))
+        return ResourceResult(resource=resource, findings=self.findings, compliant=self.compliant)
+
+
 class ScanDocument(Frozen):
     """A scan document: the policy, when it ran, every endpoint with its findings, discovery errors, counts."""
 
@@ -56,6 +71,7 @@ class ScanDocument(Frozen):
     started_at: Timestamp
     finished_at: Timestamp
     endpoints: tuple[EndpointReport, ...] = ()
+    resources: tuple[ResourceReport, ...] = ()
     discovery_errors: tuple[DiscoveryError, ...] = ()
     summary: Summary
 
@@ -68,12 +84,14 @@ class ScanDocument(Frozen):
         started_at: datetime,
         finished_at: datetime,
         discovery_errors: Sequence[DiscoveryError] = (),
+        resources: Iterable[ResourceResult] = (),
     ) -> ScanDocument:
         """The document of these results, exactly as `--format json` writes it."""
         from probe.report.document import build_document
 
         data: dict[str, Any] = build_document(
-            results, policy=policy, started_at=started_at, finished_at=finished_at, discovery_errors=discovery_errors
+            results, policy=policy, started_at=started_at, finished_at=finished_at, discovery_errors=discovery_errors,
+            resources=resources,
         )
         return cls.model_validate(data)
 
@@ -82,4 +100,4 @@ class ScanDocument(Frozen):
         return [entry.result() for entry in self.endpoints]
 
 
-__all__ = ["EndpointReport", "ScanDocument"]
+__all__ = ["EndpointReport", "ResourceReport", "ScanDocument"]

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_ID = "tlsprobe.scan/1"
+SCHEMA_ID = "tlsprobe.scan/2"
+SCHEMA_IDS: tuple[str, ...] = ("tlsprobe.scan/1", SCHEMA_ID)  # what readers accept; 1 has no resources
 
 TLS_VERSIONS: tuple[str, ...] = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
@@ -193,6 +194,40 @@ class EndpointResult(Frozen):
     compliant: bool | None = None
 
 
+class Resource(Frozen):
+    """What is not a TLS endpoint: a key, a certificate in a manager, a bucket, a database, a secret, a vault."""
+
+    provider: str
+    kind: str = Field(description="e.g. acm-certificate, kms-key")
+    id: str = Field(description="the ARN or the provider's resource id")
+    name: str | None = None
+    account: str | None = None
+    region: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Stable identity in stores and diffs."""
+        return self.id
+
+    @property
+    def short_id(self) -> str:
+        """The resource part of an ARN (`arn:aws:kms:…:key/1234` -> `key/1234`), else the id."""
+        if self.id.startswith("arn:"):
+            parts = self.id.split(":", 5)
+            if len(parts) == 6:
+                return parts[5]
+        return self.id
+
+
+class ResourceResult(Frozen):
+    """A resource with its judgement."""
+
+    resource: Resource
+    findings: tuple[Finding, ...] = ()
+    compliant: bool | None = None
+
+
 class DiscoveryError(Frozen):
     provider: str
     account: str | None = None
@@ -211,4 +246,21 @@ class Summary(Frozen):
     ok: int
     errors: int
     compliant: int
+    resources: int = 0
+    resources_compliant: int = 0
     findings_by_severity: dict[str, int]
+
+
+LEGACY_RESOURCE_KINDS = ("acm-certificate", "kms-key")
+
+
+def resource_from_legacy(result: EndpointResult) -> ResourceResult | None:
+    """A schema-1 pseudo-endpoint standing for an ACM certificate or KMS key (engine "inventory", a
+    `….invalid` host) as the resource it was; None for a real endpoint."""
+    observation = result.observation
+    source = observation.target.source
+    if observation.engine != "inventory" or source.kind not in LEGACY_RESOURCE_KINDS or not source.arn:
+        return None
+    resource = Resource(provider=source.provider, kind=source.kind, id=source.arn, account=source.account,
+                        region=source.region)
+    return ResourceResult(resource=resource, findings=result.findings, compliant=result.compliant)

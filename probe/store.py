@@ -22,7 +22,17 @@ from types import TracebackType
 from typing import IO, Any, Literal, Self
 
 from probe.errors import StoreError
-from probe.models import DiscoveryError, EndpointResult, Finding, Frozen, Observation, Waiver
+from probe.models import (
+    DiscoveryError,
+    EndpointResult,
+    Finding,
+    Frozen,
+    Observation,
+    Resource,
+    ResourceResult,
+    Waiver,
+    resource_from_legacy,
+)
 
 SweepState = Literal["running", "done", "interrupted"]
 SWEEP_STATES: tuple[str, ...] = ("running", "done", "interrupted")
@@ -112,8 +122,26 @@ def _statements(script: str) -> Callable[[sqlite3.Connection], None]:
     return run
 
 
+# Resources apart from endpoints (scan document schema 2). Histories of version 1 keep their ACM/KMS
+# pseudo-endpoints in `endpoints`; reading turns them into resources (models.resource_from_legacy).
+_V2 = """
+CREATE TABLE resources (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sweep_id INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    compliant INTEGER,
+    recorded_at TEXT NOT NULL,
+    resource_json TEXT NOT NULL,
+    findings_json TEXT NOT NULL,
+    UNIQUE (sweep_id, key)
+);
+CREATE INDEX resources_sweep ON resources (sweep_id, id)
+"""
+
 # Forward migrations, in order: MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_statements(_V1),)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_statements(_V1), _statements(_V2))
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -341,6 +369,19 @@ class Store:
                 ],
             )
 
+    def record_resource(self, sweep_id: int, item: ResourceResult) -> None:
+        """Store one resource with its findings, committed at once (replaces an earlier copy)."""
+        resource = item.resource
+        compliant = None if item.compliant is None else int(item.compliant)
+        findings = json.dumps([f.model_dump(mode="json") for f in item.findings])
+        with self._write("record a resource in") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO resources (sweep_id, key, provider, kind, compliant, recorded_at,"
+                " resource_json, findings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (sweep_id, resource.key, resource.provider, resource.kind, compliant, _now(),
+                 resource.model_dump_json(), findings),
+            )
+
     def record_discovery_errors(self, sweep_id: int, errors: Iterable[DiscoveryError]) -> None:
         """Store the discovery errors of a sweep."""
         rows = [(sweep_id, error.model_dump_json()) for error in errors]
@@ -433,8 +474,7 @@ class Store:
         """Endpoint keys already recorded in a sweep (what --resume skips)."""
         return {row["key"] for row in self._read("SELECT key FROM endpoints WHERE sweep_id = ?", (sweep_id,))}
 
-    def results(self, sweep_id: int) -> Iterator[EndpointResult]:
-        """The sweep's endpoint results in recording order, streamed (not all held in memory)."""
+    def _endpoint_rows(self, sweep_id: int) -> Iterator[EndpointResult]:
         self.sweep(sweep_id)
         last_id = 0
         while True:
@@ -451,6 +491,36 @@ class Store:
                 yield EndpointResult(
                     observation=Observation.model_validate_json(row["observation_json"]),
                     findings=tuple(self._findings(row["id"])),
+                    compliant=None if row["compliant"] is None else bool(row["compliant"]),
+                )
+
+    def results(self, sweep_id: int) -> Iterator[EndpointResult]:
+        """The sweep's endpoint results in recording order, streamed (not all held in memory)."""
+        for result in self._endpoint_rows(sweep_id):
+            if resource_from_legacy(result) is None:
+                yield result
+
+    def resources(self, sweep_id: int) -> Iterator[ResourceResult]:
+        """The sweep's resources in recording order, streamed; a history written before resources had
+        their own table gives its ACM/KMS pseudo-endpoints back as resources."""
+        for result in self._endpoint_rows(sweep_id):
+            legacy = resource_from_legacy(result)
+            if legacy is not None:
+                yield legacy
+        last_id = 0
+        while True:
+            rows = self._read(
+                "SELECT id, compliant, resource_json, findings_json FROM resources"
+                " WHERE sweep_id = ? AND id > ? ORDER BY id LIMIT 500",
+                (sweep_id, last_id),
+            )
+            if not rows:
+                return
+            for row in rows:
+                last_id = row["id"]
+                yield ResourceResult(
+                    resource=Resource.model_validate_json(row["resource_json"]),
+                    findings=tuple(Finding.model_validate(f) for f in json.loads(row["findings_json"])),
                     compliant=None if row["compliant"] is None else bool(row["compliant"]),
                 )
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from probe.app.job import Work
+from probe.app.options import ScanPlan
 from probe.errors import InputError
 
 if TYPE_CHECKING:
@@ -77,4 +81,21 @@ def run_discovery(provider: ProviderName | str, options: AwsOptions | None, targ
     return collect(StaticProvider(spec.targets()))
 
 
-__all__ = ["ProviderName", "aws_options", "run_discovery"]
+def sweep_work(plan: ScanPlan, found: DiscoveryResult, *, require_kms_replica: bool = False,
+               today: date | None = None) -> Work:
+    """What a sweep scans and judges: the discovered endpoints (observed, declared and drift findings) and the
+    discovered resources, judged now (ACM certificates, KMS keys)."""
+    from probe.policy.discovered import judge_discovered
+    from probe.policy.resources import judge_resource
+
+    day = today or date.today()
+    resources = [
+        judge_resource(item, plan.profile, plan.waivers, today=day, require_kms_replica=require_kms_replica)
+        for item in found.posture
+    ]
+    judge = partial(judge_discovered, profile=plan.profile, waivers=plan.waivers, today=day, policies=found.policies)
+    return Work(targets=iter(found.targets), judge=judge, total=len(found.targets), discovery_errors=found.errors,
+                resources=resources)
+
+
+__all__ = ["ProviderName", "aws_options", "run_discovery", "sweep_work"]

@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from probe.alerts.base import AlertOn
 from probe.diff import FlagLookup, SweepDiff, diff_sweeps, exceeds, profile_flags
 from probe.errors import InputError, TlsProbeError
-from probe.models import EndpointResult, Frozen, Severity
+from probe.models import EndpointResult, Frozen, ResourceResult, Severity
 from probe.store import Store
 
 WEBHOOK_ENV = "TLSPROBE_WEBHOOK"
@@ -65,7 +66,7 @@ class RunOutcome(Frozen):
 
 
 def exit_code_for(
-    results: Sequence[EndpointResult],
+    results: Sequence[EndpointResult | ResourceResult],
     diff: SweepDiff | None,
     *,
     fail_on: Severity | None,
@@ -79,7 +80,7 @@ def exit_code_for(
 
         if (diff is not None and exceeds(diff, fail_on)) or (fail_on_findings and findings_exceed(results, fail_on)):
             code = 1
-    if fail_on_error and any(r.observation.status == "error" for r in results):
+    if fail_on_error and any(isinstance(r, EndpointResult) and r.observation.status == "error" for r in results):
         code = 1
     return code
 
@@ -91,12 +92,22 @@ def is_sweep_id(text: str) -> bool:
     return text.isdigit()
 
 
-def load_side(store: Store | None, spec: str) -> tuple[list[EndpointResult], str]:
-    """A sweep ID from the store or a JSON scan document file: its results and a description."""
+@dataclass(frozen=True)
+class Side:
+    """One side of a diff: a stored sweep or a JSON scan document."""
+
+    results: list[EndpointResult]
+    resources: list[ResourceResult]
+    described: str
+
+
+def load_side(store: Store | None, spec: str) -> Side:
+    """A sweep ID from the store or a JSON scan document file: its endpoints, resources and a description."""
     if is_sweep_id(spec):
         if store is None:
             raise InputError(f"sweep {spec} needs --db")
-        return list(store.results(int(spec))), f"sweep {int(spec)}"
+        sweep_id = int(spec)
+        return Side(list(store.results(sweep_id)), list(store.resources(sweep_id)), f"sweep {sweep_id}")
     path = Path(spec)
     try:
         text = path.read_text(encoding="utf-8")
@@ -104,7 +115,8 @@ def load_side(store: Store | None, spec: str) -> tuple[list[EndpointResult], str
         raise InputError(f"cannot read baseline {spec}: {exc.strerror or exc}") from None
     from probe.report.document import read_document
 
-    return list(read_document(text).results), str(path)
+    document = read_document(text)
+    return Side(list(document.results), list(document.resources), str(path))
 
 
 def flags_for(store: Store | None, sweep_id: int | None) -> FlagLookup | None:
@@ -133,6 +145,7 @@ def finish_run(
     *,
     label: str,
     results: Sequence[EndpointResult] | None = None,
+    resources: Sequence[ResourceResult] | None = None,
     baseline: str | None = None,
     fail_on: Severity | None = None,
     fail_on_findings: bool = True,
@@ -153,6 +166,12 @@ def finish_run(
         current = list(store.results(sweep_id))
     else:
         current = []
+    if resources is not None:
+        current_resources = list(resources)
+    elif store is not None and sweep_id is not None:
+        current_resources = list(store.resources(sweep_id))
+    else:
+        current_resources = []
     diff: SweepDiff | None = None
     described: str | None = None
     notes: list[str] = []
@@ -168,16 +187,18 @@ def finish_run(
         if resolved is None:
             notes.append(f"no earlier done sweep labelled {label!r}: nothing to compare with")
         else:
-            old, described = load_side(store, str(resolved))
+            side = load_side(store, str(resolved))
+            described = side.described
             history = None
             if baseline == "previous" and store is not None and sweep_id is not None:
                 history = store.error_streaks(label, sweep_id, depth=debounce)
-            diff = diff_sweeps(old, current, debounce=debounce, error_history=history,
-                               flags=flags_for(store, sweep_id), expiry_warning_days=expiry_warning_days)
+            diff = diff_sweeps(side.results, current, debounce=debounce, error_history=history,
+                               flags=flags_for(store, sweep_id), expiry_warning_days=expiry_warning_days,
+                               old_resources=side.resources, new_resources=current_resources)
             worst = diff.worst()
             notes.append(f"{len(diff.regressions)} regressions since {described}"
                          + (f" (worst: {worst.value})" if worst else ""))
-    code = exit_code_for(current, diff, fail_on=fail_on, fail_on_error=fail_on_error,
+    code = exit_code_for([*current, *current_resources], diff, fail_on=fail_on, fail_on_error=fail_on_error,
                          fail_on_findings=fail_on_findings)
     sent = False
     if alerts is not None and alerts.webhook:
@@ -214,6 +235,7 @@ __all__ = [
     "AlertFormat",
     "AlertSettings",
     "RunOutcome",
+    "Side",
     "alert_settings",
     "exit_code_for",
     "finish_run",

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from probe.app.finish import AlertSettings, RunOutcome, finish_run
 from probe.app.options import ScanPlan
 from probe.errors import TlsProbeError
-from probe.models import DiscoveryError, EndpointResult, Observation, PolicyRef, Severity, Target
+from probe.models import DiscoveryError, EndpointResult, Observation, PolicyRef, ResourceResult, Severity, Target
 from probe.store import Store
 
 Judge = Callable[[Observation], EndpointResult]
@@ -65,7 +65,7 @@ class Work:
     judge: Judge
     total: int | None = None
     discovery_errors: Sequence[DiscoveryError] = ()
-    extra: Sequence[EndpointResult] = ()  # judged without a scan (discovery posture items)
+    resources: Sequence[ResourceResult] = ()  # judged without a scan (discovered keys, certificates...)
 
 
 class Interrupted(TlsProbeError):
@@ -83,6 +83,7 @@ class JobResult:
     """A finished run: its results, when it ran, its sweep id (None when nothing was stored) and the outcome."""
 
     results: list[EndpointResult]
+    resources: list[ResourceResult]
     policy: PolicyRef
     rules: tuple[str, ...]
     started_at: datetime
@@ -186,9 +187,9 @@ async def run_job(
             keep: Callable[[EndpointResult], None] = held.append
             if store is not None and sweep_id is not None:
                 keep = partial(store.record, sweep_id)
-            if run.resume is None:
-                for result in work.extra:
-                    keep(result)
+            if store is not None and sweep_id is not None and run.resume is None:
+                for item in work.resources:
+                    store.record_resource(sweep_id, item)
             stream = judged_results(plan, targets, work.judge, observer=observer, total=work.total)
             completed = await _consume(stream, keep, stop)
             if not completed:
@@ -208,13 +209,15 @@ async def run_job(
         if store is not None and sweep_id is not None:
             store.finish_sweep(sweep_id, "done")
             results = list(store.results(sweep_id))
+            resources = list(store.resources(sweep_id))
         else:
-            results = held
+            results, resources = held, list(work.resources)
         outcome = finish_run(
             store,
             sweep_id,
             label=run.label,
             results=results,
+            resources=resources,
             baseline=run.baseline,
             fail_on=run.fail_on,
             fail_on_error=run.fail_on_error,
@@ -227,6 +230,7 @@ async def run_job(
         )
     return JobResult(
         results=results,
+        resources=resources,
         policy=profile.ref(),
         rules=tuple(profile.active_rules()),
         started_at=started,

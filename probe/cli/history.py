@@ -104,7 +104,7 @@ def diff_command(
                 new = str(new_id)
             elif is_sweep_id(new):
                 new_id = int(new)
-            new_results, _ = load_side(store, new)
+            new_side = load_side(store, new)
             if baseline is not None:
                 if baseline == "previous":
                     assert store is not None and new_id is not None
@@ -116,12 +116,13 @@ def diff_command(
                 else:
                     old = baseline
             assert old is not None
-            old_results, _ = load_side(store, old)
+            old_side = load_side(store, old)
             history = None
             if store is not None and new_id is not None and label is not None and baseline == "previous":
                 history = store.error_streaks(label, new_id, depth=debounce)
-            diff = diff_sweeps(old_results, new_results, debounce=debounce, error_history=history,
-                               flags=flags_for(store, new_id))
+            diff = diff_sweeps(old_side.results, new_side.results, debounce=debounce, error_history=history,
+                               flags=flags_for(store, new_id), old_resources=old_side.resources,
+                               new_resources=new_side.resources)
     except TlsProbeError as exc:
         fail_from(exc)
     text = render_diff_json(diff) if format == DiffFormat.JSON else render_diff_markdown(diff)
@@ -151,6 +152,7 @@ def render_report(store: Store, sweep_id: int, fmt: OutputFormat) -> str | bytes
         started_at=record.started_at,
         finished_at=record.finished_at or datetime.now(UTC),
         discovery_errors=store.discovery_errors(sweep_id),
+        resources=list(store.resources(sweep_id)),
         rules=rules,
         title=f"tlsprobe report: {record.label}",
         subtitle=f"sweep {record.id} · label {record.label} · {policy.id} ({policy.profile}) · {record.state}",

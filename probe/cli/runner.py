@@ -103,6 +103,7 @@ def execute(plan: ScanPlan, work: Work, run: RunOptions, reports: ReportSettings
         started_at=job.started_at,
         finished_at=job.finished_at,
         discovery_errors=job.discovery_errors,
+        resources=job.resources,
         rules=job.rules,
         title=f"tlsprobe: {run.label}",
         subtitle=f"{subtitle}{job.policy.id} ({job.policy.profile})",
@@ -117,7 +118,9 @@ def write_reports(reports: ReportSettings, results: list[EndpointResult], contex
         write_output(render_output(format_for(path, reports.fmt), results, context), path)
     if reports.outputs:
         ok = sum(1 for r in results if r.observation.status == "ok")
-        stderr.print(f"{len(results)} endpoints ({ok} ok); wrote {', '.join(map(str, reports.outputs))}", markup=False)
+        resources = f", {len(context.resources)} resources" if context.resources else ""
+        stderr.print(f"{len(results)} endpoints ({ok} ok){resources}; wrote {', '.join(map(str, reports.outputs))}",
+                     markup=False)
         fmt = OutputFormat.TABLE
     else:
         fmt = reports.fmt or (OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSON)

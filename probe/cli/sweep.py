@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-from functools import partial
 from typing import Annotated
 
 import typer
 
-from probe.app.discovery import ProviderName, aws_options, run_discovery
+from probe.app.discovery import ProviderName, aws_options, run_discovery, sweep_work
 from probe.app.finish import alert_settings
-from probe.app.job import Work
 from probe.app.options import EngineName, ScanOptions
 from probe.cli.common import LogFormat, LogFormatOpt, LogLevel, LogLevelOpt, fail_from, setup_logging, stderr
 from probe.cli.discover import (
@@ -115,11 +112,6 @@ def command(
     log_format: LogFormatOpt = LogFormat.TEXT,
 ) -> None:
     """Discover endpoints (AWS or a file), scan them, judge declared and observed configuration, report."""
-    # Imported here, not at the top: `tlsprobe` registers this command at start-up, and a scan should
-    # not pay for loading discovery.
-    from probe.discovery import posture_result
-    from probe.policy.discovered import judge_discovered
-
     setup_logging(log_level, log_format)
     try:
         plan = ScanOptions(
@@ -142,19 +134,12 @@ def command(
         found = run_discovery(provider, cloud, targets_file)
     except TlsProbeError as exc:
         fail_from(exc)
-    today = date.today()
-    profile = plan.profile
-    posture = [
-        posture_result(item, profile, today=today, require_kms_replica=require_kms_replica) for item in found.posture
-    ]
+    work = sweep_work(plan, found, require_kms_replica=require_kms_replica)
     stderr.print(
-        f"tlsprobe: discovered {len(found.targets)} endpoints, {len(posture)} ACM/KMS items, "
+        f"tlsprobe: discovered {len(found.targets)} endpoints, {len(work.resources)} resources (ACM, KMS), "
         f"{len(found.errors)} discovery errors",
         markup=False,
     )
-    judge = partial(judge_discovered, profile=profile, waivers=plan.waivers, today=today, policies=found.policies)
-    work = Work(targets=iter(found.targets), judge=judge, total=len(found.targets), discovery_errors=found.errors,
-                extra=posture)
     code = execute(plan, work, run, ReportSettings(fmt, tuple(output or ())), resume_hint=resume_hint("sweep"))
     if code:
         raise typer.Exit(code)

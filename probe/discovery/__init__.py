@@ -3,21 +3,14 @@
 Public API (the sweep builds on these):
     discover(options | provider) -> DiscoveryResult          run a provider to completion
     AwsProvider(AwsOptions), StaticProvider(targets)          providers (probe.discovery.base.Provider)
-    judge_declared(target, profile, today=, policies=)        declared.* findings without a connection
-    drift_findings(target, observation, policies=)            drift.protocol / drift.cipher
-    posture_findings(item, profile, today=) / posture_result(item, profile)   acm.* / kms.* findings
+    declared_policy_for(target, policies)                     a listener's declared policy, expanded
+Judging what discovery finds (declared, drift, ACM/KMS posture) is probe.policy's.
 """
 
 from __future__ import annotations
 
 from probe.discovery.base import DiscoveryItem, Provider, StaticProvider, collect
-from probe.discovery.declared import (
-    declared_observation,
-    declared_policy_for,
-    discovery_findings,
-    drift_findings,
-    judge_declared,
-)
+from probe.discovery.declared import declared_policy_for
 from probe.discovery.models import (
     ALL_SERVICES,
     AcmCertificate,
@@ -28,7 +21,6 @@ from probe.discovery.models import (
     PostureItem,
     ScopeStatus,
 )
-from probe.discovery.posture import posture_findings, posture_observation, posture_result, posture_target
 
 __all__ = [
     "ALL_SERVICES",
@@ -43,16 +35,8 @@ __all__ = [
     "ScopeStatus",
     "StaticProvider",
     "collect",
-    "declared_observation",
     "declared_policy_for",
     "discover",
-    "discovery_findings",
-    "drift_findings",
-    "judge_declared",
-    "posture_findings",
-    "posture_observation",
-    "posture_result",
-    "posture_target",
 ]
 
 

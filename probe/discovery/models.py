@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from probe.models import DiscoveryError, Frozen, Target
+from probe.models import DiscoveryError, Frozen, Resource, Target
 
 __all__ = [
     "AcmCertificate",
@@ -55,6 +55,12 @@ class AcmCertificate(Frozen):
     renewal_eligibility: str | None = None
     in_use_by: tuple[str, ...] = ()
 
+    def resource(self) -> Resource:
+        """This certificate as a report's resource: its ARN, its domain as the name, the rest as attributes."""
+        return Resource(provider="aws", kind=self.item, id=self.arn, name=self.domain_name, account=self.account,
+                        region=self.region, attributes=self.model_dump(
+                            mode="json", exclude={"item", "account", "region", "arn", "domain_name"}))
+
 
 class KmsKey(Frozen):
     """A customer-managed KMS key as inventoried (posture item)."""
@@ -72,6 +78,12 @@ class KmsKey(Frozen):
     multi_region: bool = False
     multi_region_type: str | None = Field(default=None, description="PRIMARY or REPLICA")
     replica_regions: tuple[str, ...] = ()
+
+    def resource(self) -> Resource:
+        """This key as a report's resource: its ARN, its key id as the name, the rest as attributes."""
+        return Resource(provider="aws", kind=self.item, id=self.arn, name=self.key_id, account=self.account,
+                        region=self.region, attributes=self.model_dump(
+                            mode="json", exclude={"item", "account", "region", "arn", "key_id"}))
 
 
 PostureItem = AcmCertificate | KmsKey

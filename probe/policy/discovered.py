@@ -6,9 +6,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from probe.discovery import discovery_findings
 from probe.models import EndpointResult, Observation, Waiver
-from probe.policy import Profile, apply_waivers, judge
+from probe.policy.compliance import compliant
+from probe.policy.declared import discovery_findings
+from probe.policy.judge import judge
+from probe.policy.profile import Profile
+from probe.policy.waivers import apply_waivers
 
 
 def judge_discovered(
@@ -34,5 +37,6 @@ def judge_discovered(
     if not extra:
         return base
     findings = base.findings + apply_waivers(extra, target, waivers, today=today)
-    compliant = not any(not f.waived and f.severity >= profile.compliance_threshold for f in findings)
-    return EndpointResult(observation=observation, findings=findings, compliant=compliant)
+    return EndpointResult(
+        observation=observation, findings=findings, compliant=compliant(findings, profile.compliance_threshold)
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from probe.models import EndpointResult, Observation, Severity, Waiver
+from probe.models import EndpointResult, Observation, ResourceResult, Severity, Waiver
+from probe.policy.compliance import compliant
 from probe.policy.evaluate import evaluate
 from probe.policy.profile import Profile
 from probe.policy.waivers import apply_waivers
@@ -20,13 +21,13 @@ def judge(
     if observation.status == "error":
         return EndpointResult(observation=observation, findings=(), compliant=None)
     findings = apply_waivers(evaluate(observation, profile, today=today), observation.target, waivers, today=today)
-    threshold = profile.compliance_threshold
-    compliant = not any(not f.waived and f.severity >= threshold for f in findings)
-    return EndpointResult(observation=observation, findings=findings, compliant=compliant)
+    return EndpointResult(
+        observation=observation, findings=findings, compliant=compliant(findings, profile.compliance_threshold)
+    )
 
 
-def worst_severity(results: Iterable[EndpointResult]) -> Severity | None:
-    """Highest severity among unwaived findings of all results; None when there is none."""
+def worst_severity(results: Iterable[EndpointResult | ResourceResult]) -> Severity | None:
+    """Highest severity among unwaived findings of all results (endpoints or resources); None when none."""
     worst: Severity | None = None
     for result in results:
         for finding in result.findings:
@@ -35,7 +36,7 @@ def worst_severity(results: Iterable[EndpointResult]) -> Severity | None:
     return worst
 
 
-def exceeds(results: Iterable[EndpointResult], fail_on: Severity) -> bool:
+def exceeds(results: Iterable[EndpointResult | ResourceResult], fail_on: Severity) -> bool:
     """True when an unwaived finding is at or above `fail_on` (errored endpoints are the caller's call)."""
     worst = worst_severity(results)
     return worst is not None and worst >= fail_on

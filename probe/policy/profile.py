@@ -33,10 +33,12 @@ _PROFILE_PACKAGE = "probe.policy.profiles"
 
 
 class RuleText(Frozen):
-    """The clause a rule enforces and a one-line remediation."""
+    """A profile's word on a rule: the clause it enforces, a one-line remediation, and (for a rule without a
+    severity setting of its own) its severity. What is left out comes from probe.policy.rules.RULES."""
 
-    clause: str = Field(min_length=1)
-    remediation: str = Field(min_length=1)
+    clause: str | None = Field(default=None, min_length=1)
+    remediation: str | None = Field(default=None, min_length=1)
+    severity: Severity | None = None
 
 
 class Tier(Frozen):
@@ -149,10 +151,13 @@ class Profile(Frozen):
 
     @model_validator(mode="after")
     def _every_active_rule_has_text(self) -> Self:
-        unknown = sorted(set(self.rules) - set(R.ALL_RULES))
+        from probe.policy.rules import RULES
+
+        unknown = sorted(set(self.rules) - set(RULES))
         if unknown:
             raise ValueError(f"rules: unknown rule ids {unknown}")
-        missing = [rule for rule in self.active_rules() if rule not in self.rules]
+        missing = [rule for rule in self.active_rules()
+                   if rule not in self.rules or not (self.rules[rule].clause and self.rules[rule].remediation)]
         if missing:
             raise ValueError(f"rules: no clause/remediation for {', '.join(missing)}")
         return self
@@ -180,12 +185,23 @@ class Profile(Frozen):
         return tuple(rule for rule in R.ALL_RULES if rule not in off)
 
     def clause(self, rule: str) -> str:
-        return self.rules[rule].clause
+        """The clause a rule enforces: the profile's, else the rule table's."""
+        from probe.policy.rules import rule as spec
+
+        text = self.rules.get(rule)
+        return text.clause if text and text.clause else spec(rule).clause
+
+    def severity(self, rule: str) -> Severity:
+        """The severity of a rule without a severity setting of its own: the profile's, else the table's."""
+        from probe.policy.rules import rule as spec
+
+        text = self.rules.get(rule)
+        return text.severity if text and text.severity else spec(rule).severity
 
     def remediation(self, rule: str) -> str:
         """Short human remediation for a rule id ('' for a rule this profile does not describe)."""
         text = self.rules.get(rule)
-        return text.remediation if text else ""
+        return text.remediation if text and text.remediation else ""
 
     def ref(self) -> PolicyRef:
         return PolicyRef(id=self.id, profile=self.slug)

@@ -1,4 +1,7 @@
-"""The fixed rule ids. Profiles change thresholds, severities and clause text, never these names."""
+"""The fixed rule ids. Profiles change thresholds, severities and clause text, never these names.
+
+`ALL_RULES` are the scanner's rules (judged on an observation); probe.policy.rules.RULES is the table of every
+rule with its clause and default severity."""
 
 from __future__ import annotations
 
@@ -25,6 +28,17 @@ VULN_ROBOT = "vuln.robot"
 VULN_INSECURE_RENEGOTIATION = "vuln.insecure_renegotiation"
 VULN_COMPRESSION = "vuln.compression"
 VULN_NO_FALLBACK_SCSV = "vuln.no_fallback_scsv"
+# Cloud rules: declared configuration, drift between declaration and wire, ACM and KMS posture.
+DECLARED_UNKNOWN_POLICY = "declared.unknown_policy"
+DRIFT_PROTOCOL = "drift.protocol"
+DRIFT_CIPHER = "drift.cipher"
+ACM_IMPORTED = "acm.imported"
+ACM_EXPIRED = "acm.expired"
+ACM_EXPIRING = "acm.expiring"
+ACM_KEY_WEAK = "acm.key.weak"
+KMS_ROTATION_DISABLED = "kms.rotation_disabled"
+KMS_KEY_WEAK = "kms.key.weak"
+KMS_NO_REPLICA = "kms.no_replica"
 
 # Vulnerability flag on models.Vulnerabilities -> rule id (fallback_scsv is inverted: False is the problem).
 VULNERABILITY_RULES: dict[str, str] = {

@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from probe.errors import InputError
-from probe.models import Finding, Target, Waiver
+from probe.models import Finding, Resource, Target, Waiver
 
 __all__ = ["apply_waivers", "load_waivers", "waiver_matches"]
 
@@ -56,14 +56,18 @@ def load_waivers(path: Path) -> list[Waiver]:
     return waivers
 
 
-def _endpoint_names(target: Target) -> tuple[str, ...]:
-    host = target.host.lower()
+def _endpoint_names(subject: Target | Resource) -> tuple[str, ...]:
+    if isinstance(subject, Resource):  # a resource by its id (ARN), the id's resource part or its name
+        names = (subject.id, subject.short_id, subject.name or "")
+        return tuple(name.lower() for name in names if name)
+    host = subject.host.lower()
     bracketed = f"[{host}]" if ":" in host else host
-    return (host, f"{bracketed}:{target.port}", target.key.lower())
+    return (host, f"{bracketed}:{subject.port}", subject.key.lower())
 
 
-def waiver_matches(waiver: Waiver, finding: Finding, target: Target) -> bool:
-    """True when the waiver's rule and endpoint patterns (fnmatch) cover this finding on this target."""
+def waiver_matches(waiver: Waiver, finding: Finding, target: Target | Resource) -> bool:
+    """True when the waiver's rule and endpoint patterns (fnmatch) cover this finding on this target or
+    resource (its `endpoint` pattern then matches the resource's id, ARN resource part or name)."""
     if not fnmatchcase(finding.rule, waiver.rule):
         return False
     pattern = waiver.endpoint.lower()
@@ -88,7 +92,7 @@ def _apply_one(finding: Finding, matching: list[Waiver], today: date) -> Finding
 
 
 def apply_waivers(
-    findings: Iterable[Finding], target: Target, waivers: Sequence[Waiver], *, today: date
+    findings: Iterable[Finding], target: Target | Resource, waivers: Sequence[Waiver], *, today: date
 ) -> tuple[Finding, ...]:
     """Same findings, same order: covered ones marked waived with their waiver; expired waivers noted, not applied.
 

@@ -1,4 +1,4 @@
-"""The JSON scan document (DESIGN.md, schema tlsprobe.scan/1): build it from results, read it back."""
+"""The JSON scan document (schema tlsprobe.scan/2; /1 read too): build it from results, read it back."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from probe.errors import InputError
 from probe.models import (
     SCHEMA_ID,
+    SCHEMA_IDS,
     TLS_VERSIONS,
     DiscoveryError,
     EndpointResult,
@@ -19,8 +20,11 @@ from probe.models import (
     Frozen,
     Observation,
     PolicyRef,
+    Resource,
+    ResourceResult,
     Severity,
     Summary,
+    resource_from_legacy,
 )
 from probe.report.escape import clean_text, json_safe
 from probe.report.schema import validate_document
@@ -34,6 +38,7 @@ _CERT_ORDER = (
     "subject", "issuer", "sans", "key_type", "key_bits", "curve", "signature_hash", "not_before", "not_after",
     "days_to_expiry", "chain_trusted", "hostname_match", "chain",
 )  # fmt: skip
+_RESOURCE_ORDER = ("provider", "kind", "id", "name", "account", "region", "attributes", "findings", "compliant")
 _SEVERITIES_DESC = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
 _MAX_ECHO = 80
 
@@ -45,6 +50,7 @@ class ParsedDocument(Frozen):
     started_at: datetime
     finished_at: datetime
     results: tuple[EndpointResult, ...] = ()
+    resources: tuple[ResourceResult, ...] = ()
     discovery_errors: tuple[DiscoveryError, ...] = ()
     summary: Summary
 
@@ -52,6 +58,7 @@ class ParsedDocument(Frozen):
         """This document as the JSON-ready dict `build_document` makes (summary recomputed)."""
         return build_document(
             self.results,
+            resources=self.resources,
             policy=self.policy,
             started_at=self.started_at,
             finished_at=self.finished_at,
@@ -59,10 +66,17 @@ class ParsedDocument(Frozen):
         )
 
 
-def summarize(results: Iterable[EndpointResult]) -> Summary:
-    """Counts over results: endpoints, ok, errors, compliant, and unwaived findings per severity."""
+def summarize(results: Iterable[EndpointResult], resources: Iterable[ResourceResult] = ()) -> Summary:
+    """Counts over endpoints (ok, errors, compliant) and resources (compliant), and unwaived findings of both
+    per severity."""
     endpoints = ok = errors = compliant = 0
     counts: dict[Severity, int] = {}
+
+    def count(findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            if not finding.waived:
+                counts[finding.severity] = counts.get(finding.severity, 0) + 1
+
     for result in results:
         endpoints += 1
         if result.observation.status == "ok":
@@ -71,11 +85,15 @@ def summarize(results: Iterable[EndpointResult]) -> Summary:
             errors += 1
         if result.compliant is True:
             compliant += 1
-        for finding in result.findings:
-            if not finding.waived:
-                counts[finding.severity] = counts.get(finding.severity, 0) + 1
+        count(result.findings)
+    resource_count = resources_compliant = 0
+    for item in resources:
+        resource_count += 1
+        resources_compliant += item.compliant is True
+        count(item.findings)
     by_severity = {s.value: counts[s] for s in _SEVERITIES_DESC if counts.get(s)}
-    return Summary(endpoints=endpoints, ok=ok, errors=errors, compliant=compliant, findings_by_severity=by_severity)
+    return Summary(endpoints=endpoints, ok=ok, errors=errors, compliant=compliant, resources=resource_count,
+                   resources_compliant=resources_compliant, findings_by_severity=by_severity)
 
 
 def _ordered(data: Mapping[str, Any], first: Sequence[str]) -> dict[str, Any]:
@@ -114,6 +132,14 @@ def endpoint_entry(result: EndpointResult) -> dict[str, Any]:
     return entry
 
 
+def resource_entry(item: ResourceResult) -> dict[str, Any]:
+    """One resource of the document: its identity and attributes, then its findings and compliance."""
+    entry = item.resource.model_dump(mode="json")
+    entry["findings"] = [_finding_entry(finding) for finding in item.findings]
+    entry["compliant"] = item.compliant
+    return _ordered(entry, _RESOURCE_ORDER)
+
+
 def _timestamp(moment: datetime) -> str:
     """ISO 8601; a naive time is taken as UTC."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
@@ -126,21 +152,24 @@ def build_document(
     started_at: datetime,
     finished_at: datetime,
     discovery_errors: Sequence[DiscoveryError] = (),
+    resources: Iterable[ResourceResult] = (),
 ) -> dict[str, Any]:
-    """The tlsprobe.scan/1 document (DESIGN.md) as a JSON-ready dict in a stable key order."""
+    """The tlsprobe.scan/2 document as a JSON-ready dict in a stable key order."""
     endpoints: list[dict[str, Any]] = []
     summary_input: list[EndpointResult] = []
     for result in results:
         endpoints.append(endpoint_entry(result))
         summary_input.append(result)
+    held = list(resources)
     doc: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "policy": policy.model_dump(mode="json"),
         "started_at": _timestamp(started_at),
         "finished_at": _timestamp(finished_at),
         "endpoints": endpoints,
+        "resources": [resource_entry(item) for item in held],
         "discovery_errors": [error.model_dump(mode="json") for error in discovery_errors],
-        "summary": summarize(summary_input).model_dump(mode="json"),
+        "summary": summarize(summary_input, held).model_dump(mode="json"),
     }
     safe: dict[str, Any] = json_safe(doc)
     return safe
@@ -192,6 +221,12 @@ def _result_from_entry(entry: Mapping[str, Any]) -> EndpointResult:
     return EndpointResult(observation=observation, findings=findings, compliant=entry["compliant"])
 
 
+def _resource_from_entry(entry: Mapping[str, Any]) -> ResourceResult:
+    resource = Resource.model_validate(_known(Resource, entry))
+    findings = tuple(Finding.model_validate(_known(Finding, finding)) for finding in entry["findings"])
+    return ResourceResult(resource=resource, findings=findings, compliant=entry["compliant"])
+
+
 def document_from_dict(doc: Mapping[str, Any], *, check_schema: bool = True) -> ParsedDocument:
     """A document dict as typed values; InputError with a one-line reason when it is not one.
 
@@ -201,26 +236,38 @@ def document_from_dict(doc: Mapping[str, Any], *, check_schema: bool = True) -> 
     if not isinstance(doc, Mapping):
         raise InputError(f"not a scan document: expected a JSON object, got {type(doc).__name__}")
     schema_id = doc.get("schema")
-    if schema_id != SCHEMA_ID:
-        raise InputError(f"unsupported scan document schema {_echo(schema_id)}; expected {SCHEMA_ID!r}")
+    if schema_id not in SCHEMA_IDS:
+        raise InputError(
+            f"unsupported scan document schema {_echo(schema_id)}; expected one of {', '.join(map(repr, SCHEMA_IDS))}"
+        )
     if check_schema:
         validate_document(doc)
     part = "document"
     try:
         results: list[EndpointResult] = []
+        resources: list[ResourceResult] = []
         for index, entry in enumerate(doc["endpoints"]):
             part = f"endpoints/{index}"
-            results.append(_result_from_entry(entry))
+            result = _result_from_entry(entry)
+            legacy = resource_from_legacy(result)  # schema 1 listed ACM/KMS items as pseudo-endpoints
+            if legacy is not None:
+                resources.append(legacy)
+            else:
+                results.append(result)
+        for index, entry in enumerate(doc.get("resources", ())):
+            part = f"resources/{index}"
+            resources.append(_resource_from_entry(entry))
         part = "document"
         return ParsedDocument(
             policy=PolicyRef.model_validate(_known(PolicyRef, doc["policy"])),
             started_at=doc["started_at"],
             finished_at=doc["finished_at"],
             results=tuple(results),
+            resources=tuple(resources),
             discovery_errors=tuple(
                 DiscoveryError.model_validate(_known(DiscoveryError, error)) for error in doc["discovery_errors"]
             ),
-            summary=Summary.model_validate(_known(Summary, doc["summary"])),
+            summary=summarize(results, resources),
         )
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import assert_never
 
 from probe.extras import require
-from probe.models import DiscoveryError, EndpointResult, PolicyRef
+from probe.models import DiscoveryError, EndpointResult, PolicyRef, ResourceResult
 from probe.report.document import build_document
 from probe.report.render import Format, render
 
@@ -58,6 +58,7 @@ class ReportContext:
     started_at: datetime
     finished_at: datetime
     discovery_errors: Sequence[DiscoveryError] = ()
+    resources: Sequence[ResourceResult] = ()
     rules: Sequence[str] = ()
     title: str = "tlsprobe report"
     subtitle: str = ""
@@ -75,6 +76,7 @@ def render_output(fmt: OutputFormat, results: Sequence[EndpointResult], context:
                 started_at=context.started_at,
                 finished_at=context.finished_at,
                 discovery_errors=context.discovery_errors,
+                resources=context.resources,
             )
             return render(Format(fmt.value), document, width=context.width)
         case OutputFormat.HTML:

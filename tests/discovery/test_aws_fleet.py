@@ -8,10 +8,11 @@ from typing import Any
 import boto3
 import pytest
 
-from probe.discovery import AcmCertificate, AwsOptions, DiscoveryResult, KmsKey, collect, discover, posture_findings
+from probe.discovery import AcmCertificate, AwsOptions, DiscoveryResult, KmsKey, collect, discover
 from probe.discovery.aws import AwsProvider
 from probe.discovery.models import ALL_SERVICES
 from probe.lab.cloud import FLEET_REGIONS, FaultProxy, FleetManifest
+from probe.policy.resources import posture_findings
 
 _READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 

@@ -48,13 +48,18 @@ def test_schema_is_valid_draft_2020_12() -> None:
 
     schema = load_schema()
     Draft202012Validator.check_schema(schema)
-    assert schema["properties"]["schema"] == {"const": "tlsprobe.scan/1"}
+    assert schema["properties"]["schema"] == {"const": "tlsprobe.scan/2"}
+    old = load_schema("tlsprobe.scan/1")  # kept: documents written before resources had their own list
+    Draft202012Validator.check_schema(old)
+    assert old["properties"]["schema"] == {"const": "tlsprobe.scan/1"} and "resources" not in old["properties"]
 
 
 def test_document_follows_design_shape() -> None:
     doc = _document()
     validate_document(doc)
-    assert list(doc) == ["schema", "policy", "started_at", "finished_at", "endpoints", "discovery_errors", "summary"]
+    assert list(doc) == ["schema", "policy", "started_at", "finished_at", "endpoints", "resources", "discovery_errors",
+                         "summary"]
+    assert doc["schema"] == "tlsprobe.scan/2" and doc["resources"] == []
     assert doc["policy"] == {"id": "OP-POL-001", "profile": "op-pol-001"}
     legacy = doc["endpoints"][1]
     assert legacy["endpoint"] == "legacy.example.com:443@127.0.10.2"
@@ -141,7 +146,7 @@ def _broken(mutate: Any) -> dict[str, Any]:
 
 
 BROKEN = {
-    "wrong schema id": lambda d: d.update(schema="tlsprobe.scan/2"),
+    "wrong schema id": lambda d: d.update(schema="tlsprobe.scan/3"),
     "bad severity": lambda d: d["endpoints"][1]["findings"][0].update(severity="severe"),
     "missing status": lambda d: d["endpoints"][0].pop("status"),
     "unknown status": lambda d: d["endpoints"][0].update(status="maybe"),

@@ -157,7 +157,7 @@ def test_table_from_bare_results() -> None:
 def test_json_is_pretty_stable_and_valid() -> None:
     doc = _document(mixed_results() + _hostile_results())
     text = format_json(doc)
-    assert text.startswith('{\n  "schema": "tlsprobe.scan/1",')
+    assert text.startswith('{\n  "schema": "tlsprobe.scan/2",')
     assert text == format_json(json.loads(text))
     validate_document(json.loads(text))
     text.encode("utf-8")

@@ -1,12 +1,13 @@
-"""Posture rules for ACM certificates and KMS keys, and their pseudo-endpoints."""
+"""Posture rules for ACM certificates and KMS keys, judged as resources with their own identity."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from probe.discovery import AcmCertificate, KmsKey, posture_findings, posture_result, posture_target
-from probe.models import Severity
+from probe.discovery import AcmCertificate, KmsKey
+from probe.models import Severity, Waiver
 from probe.policy import load_profile
+from probe.policy.resources import judge_resource, posture_findings
 
 TODAY = date(2026, 3, 1)
 PROFILE = load_profile("op-pol-001")
@@ -78,11 +79,39 @@ def test_kms_rules() -> None:
     assert clauses == {"OP-POL-001 3.2.2.1"}
 
 
-def test_pseudo_endpoint_for_reports() -> None:
-    target = posture_target(_cert())
-    assert target.host == "0f0f0f0f-1111-2222-3333-444444444444.eu-west-1.111111111111.acm-certificate.invalid"
-    assert target.port == 443 and target.source.kind == "acm-certificate" and target.source.arn == ARN
-    result = posture_result(_cert(type="IMPORTED"), PROFILE, today=TODAY)
-    assert result.observation.status == "ok" and result.observation.engine == "inventory"
+def test_a_resource_keeps_its_own_identity_and_attributes() -> None:
+    result = judge_resource(_cert(type="IMPORTED", domain_name="shop.example.com"), PROFILE, today=TODAY)
+    resource = result.resource
+    assert (resource.provider, resource.kind, resource.id, resource.name) == (
+        "aws", "acm-certificate", ARN, "shop.example.com")
+    assert (resource.account, resource.region) == ("111111111111", "eu-west-1")
+    assert resource.short_id == "certificate/0f0f0f0f-1111-2222-3333-444444444444"
+    assert resource.attributes["type"] == "IMPORTED" and resource.attributes["key_algorithm"] == "EC_prime256v1"
+    assert ".invalid" not in resource.model_dump_json()
     assert result.compliant is False and [f.rule for f in result.findings] == ["acm.imported"]
-    assert posture_result(_key(), PROFILE, today=TODAY).compliant is True
+    key = judge_resource(_key(), PROFILE, today=TODAY)
+    assert key.compliant is True and key.resource.name == "k1" and key.resource.attributes["rotation_enabled"]
+
+
+def test_waivers_match_a_resource_by_id_resource_part_or_name() -> None:
+    def waived(pattern: str) -> bool:
+        waiver = Waiver(rule="kms.*", endpoint=pattern, reason="migration", expires=date(2026, 12, 31))
+        result = judge_resource(_key(rotation_enabled=False), PROFILE, [waiver], today=TODAY)
+        return all(f.waived for f in result.findings) and result.compliant is True
+
+    assert waived("arn:aws:kms:eu-west-1:111111111111:key/k1")
+    assert waived("key/*")
+    assert waived("k1")
+    assert not waived("key/other")
+
+
+def test_a_profile_overrides_a_cloud_rule_severity_and_clause() -> None:
+    data = PROFILE.model_dump(mode="json")
+    data["rules"]["kms.rotation_disabled"] = {"severity": "high", "clause": "ACME-SEC 7.1"}
+    from probe.policy.profile import parse_profile
+
+    custom = parse_profile(data, slug="acme", origin="acme.yaml")
+    [finding] = posture_findings(_key(rotation_enabled=False), custom, today=TODAY)
+    assert (finding.severity, finding.clause) == (Severity.HIGH, "ACME-SEC 7.1")
+    [default] = posture_findings(_key(rotation_enabled=False), PROFILE, today=TODAY)
+    assert (default.severity, default.clause) == (Severity.MEDIUM, "OP-POL-001 3.2.2.1")

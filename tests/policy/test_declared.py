@@ -8,10 +8,10 @@ from importlib import resources
 
 import pytest
 
-from probe.discovery import declared_observation, drift_findings, judge_declared
 from probe.discovery.declared import expand_policy, policy_key, table_policy
 from probe.models import CertificateInfo, Observation, Severity, Target, TargetSource
 from probe.policy import load_profile
+from probe.policy.declared import declared_observation, drift_findings, judge_declared
 
 TODAY = date(2026, 1, 15)
 PROFILE = load_profile("op-pol-001")
@@ -162,7 +162,7 @@ def test_no_drift_for_errored_or_undeclared_or_untested() -> None:
 
 
 def test_discovery_findings_combine_declared_and_drift() -> None:
-    from probe.discovery import discovery_findings
+    from probe.policy.declared import discovery_findings
 
     target = _target("elbv2-listener", "ELBSecurityPolicy-2016-08")
     unreachable = discovery_findings(target, Observation(target=target, status="error"), PROFILE, today=TODAY)

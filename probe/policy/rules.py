@@ -1,0 +1,93 @@
+"""Every rule tlsprobe can emit, with the OP-POL-001 clause it enforces and its default severity: one table.
+
+A profile's `rules:` entry overrides a rule's clause, remediation or (for rules whose severity is not set by
+a tiered setting such as key sizes) its severity. Rules whose severity comes from a profile setting
+(`protocols.deprecated`, `keys.rsa`, `vulnerabilities`...) list the usual severity here for reference.
+`declared.<rule>` judges a cloud listener's declared policy by the scanner rule `<rule>`, so each scanner
+rule that a declaration can break has its `declared.` twin, with the same clause and severity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from probe.models import Severity
+from probe.policy import rule_ids as R
+
+__all__ = ["RULES", "RuleSpec", "rule"]
+
+C_TRANSIT = "OP-POL-001 3.1.1.1"
+C_ALGORITHMS = "OP-POL-001 3.1.2.2"
+C_PROHIBITED = "OP-POL-001 3.1.2.3"
+C_CERT_MANAGEMENT = "OP-POL-001 3.3.1.2"
+C_KMS = "OP-POL-001 3.2.2.1"
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule: what it checks, the clause it enforces, its default severity."""
+
+    id: str
+    clause: str
+    severity: Severity
+    title: str
+
+
+_H, _M, _L, _I, _C = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO, Severity.CRITICAL
+
+_SCANNER = (
+    RuleSpec(R.PROTOCOL_DEPRECATED, C_PROHIBITED, _H, "a protocol below TLS 1.2 is enabled"),
+    RuleSpec(R.PROTOCOL_NO_MODERN, C_TRANSIT, _H, "neither TLS 1.2 nor TLS 1.3 is enabled"),
+    RuleSpec(R.CIPHER_PROHIBITED, C_PROHIBITED, _C, "a NULL, EXPORT, anonymous, DES, 3DES, RC4 or MD5 suite"),
+    RuleSpec(R.CIPHER_SHA1_MAC, C_PROHIBITED, _M, "a suite with an HMAC-SHA1 MAC"),
+    RuleSpec(R.CIPHER_AES128, C_ALGORITHMS, _L, "a suite with a symmetric key below 256 bits"),
+    RuleSpec(R.CIPHER_NO_FORWARD_SECRECY, C_ALGORITHMS, _M, "a suite without forward secrecy"),
+    RuleSpec(R.CIPHER_NOT_ALLOWED, C_ALGORITHMS, _M, "a suite outside the profile's allowed list"),
+    RuleSpec(R.KEX_WEAK_DH, C_ALGORITHMS, _M, "a key exchange below the profile's DH/ECDH size"),
+    RuleSpec(R.CERT_KEY_WEAK, C_ALGORITHMS, _M, "a certificate key below RSA-3072 or ECC-256"),
+    RuleSpec(R.CERT_SIGNATURE_WEAK, C_PROHIBITED, _H, "a certificate signed with SHA-1 or MD5"),
+    RuleSpec(R.CERT_EXPIRED, C_CERT_MANAGEMENT, _H, "an expired certificate"),
+    RuleSpec(R.CERT_EXPIRING, C_CERT_MANAGEMENT, _M, "a certificate within the expiry warning window"),
+    RuleSpec(R.CERT_UNTRUSTED, C_CERT_MANAGEMENT, _H, "a chain that does not validate"),
+    RuleSpec(R.CERT_HOSTNAME_MISMATCH, C_CERT_MANAGEMENT, _H, "a certificate that does not name the host"),
+    RuleSpec(R.CERT_LIFETIME, C_CERT_MANAGEMENT, _M, "a certificate valid for longer than the profile allows"),
+    RuleSpec(R.VULN_HEARTBLEED, C_PROHIBITED, _C, "vulnerable to Heartbleed"),
+    RuleSpec(R.VULN_CCS_INJECTION, C_PROHIBITED, _C, "vulnerable to OpenSSL CCS injection"),
+    RuleSpec(R.VULN_ROBOT, C_PROHIBITED, _H, "vulnerable to ROBOT"),
+    RuleSpec(R.VULN_INSECURE_RENEGOTIATION, C_PROHIBITED, _H, "insecure renegotiation"),
+    RuleSpec(R.VULN_COMPRESSION, C_PROHIBITED, _M, "TLS compression (CRIME)"),
+    RuleSpec(R.VULN_NO_FALLBACK_SCSV, C_PROHIBITED, _L, "no TLS_FALLBACK_SCSV downgrade protection"),
+)
+# A declaration has no certificate and no vulnerability: only protocol, suite and key-exchange rules apply.
+_DECLARABLE = tuple(spec for spec in _SCANNER if spec.id.startswith("tls."))
+
+_CLOUD = (
+    RuleSpec(R.DECLARED_UNKNOWN_POLICY, C_PROHIBITED, _I, "a declared policy tlsprobe cannot expand"),
+    RuleSpec(R.DRIFT_PROTOCOL, C_PROHIBITED, _M, "protocols on the wire differ from the declared policy"),
+    RuleSpec(R.DRIFT_CIPHER, C_PROHIBITED, _M, "suites on the wire differ from the declared policy"),
+    RuleSpec(R.ACM_IMPORTED, C_CERT_MANAGEMENT, _M, "an imported ACM certificate (not renewed automatically)"),
+    RuleSpec(R.ACM_EXPIRED, C_CERT_MANAGEMENT, _H, "an expired ACM certificate"),
+    RuleSpec(R.ACM_EXPIRING, C_CERT_MANAGEMENT, _M, "an ACM certificate within the expiry warning window"),
+    RuleSpec(R.ACM_KEY_WEAK, C_ALGORITHMS, _M, "an ACM certificate key below RSA-3072 or ECC-256"),
+    RuleSpec(R.KMS_ROTATION_DISABLED, C_KMS, _M, "a customer-managed KMS key without automatic rotation"),
+    RuleSpec(R.KMS_KEY_WEAK, C_ALGORITHMS, _M, "a KMS key spec below RSA-3072 or ECC-256"),
+    RuleSpec(R.KMS_NO_REPLICA, C_KMS, _L, "a customer-managed KMS key without a cross-region replica"),
+)
+
+RULES: dict[str, RuleSpec] = {
+    spec.id: spec
+    for spec in (
+        *_SCANNER,
+        *(RuleSpec(f"declared.{s.id}", s.clause, s.severity, f"the declared policy allows {s.title}")
+          for s in _DECLARABLE),
+        *_CLOUD,
+    )
+}
+
+
+def rule(rule_id: str) -> RuleSpec:
+    """The table's entry for a rule id; KeyError names a rule missing from the table (a bug)."""
+    try:
+        return RULES[rule_id]
+    except KeyError:
+        raise KeyError(f"rule {rule_id!r} is not in probe.policy.rules.RULES") from None
