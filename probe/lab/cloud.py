@@ -5,6 +5,9 @@
         discover(AwsOptions(endpoint_url=cloud.endpoint_url, regions=manifest.regions))
         # manifest.resolve maps every seeded DNS name to a lab TLS server (moto's names never resolve)
 
+The lab servers given here serve the lab's certificates, which do not name the seeded hosts; for servers
+whose certificates do, seed without them and start them with probe.lab.cloud_servers.serve_fleet.
+
 moto gaps worked around here and in probe/discovery (search for "moto gap"):
 - classic ELB: DescribeLoadBalancerPolicies needs a load balancer name; DNS names always say us-east-1;
 - CloudFront ignores the ACM viewer certificate (reports the default *.cloudfront.net certificate);
@@ -33,7 +36,10 @@ import boto3
 import trustme
 from pydantic import Field
 
+from probe.lab.definition import ExpectedFinding
+from probe.lab.manager import EndpointState
 from probe.models import Frozen
+from probe.policy.rule_ids import CERT_HOSTNAME_MISMATCH
 
 __all__ = [
     "FLEET_REGIONS",
@@ -53,10 +59,14 @@ _CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  #
 
 # Which lab endpoint (definitions/lab.yaml name) each seeded endpoint role is best served by, so that the
 # observed strength matches the declared one (a bad policy on a weak server, a good one on a strong server).
+# probe.lab.cloud_servers serves each role with a copy of its lab endpoint whose certificate names the seeded
+# host, except edge-domain: its certificate deliberately names another host (hostname-mismatch, otherwise as
+# compliant; its seeded ACM certificate, for ap.example.test, does not name edge.example.test either), the
+# fleet's one expected cert.hostname_mismatch.
 SUGGESTED_LAB_ENDPOINTS: dict[str, str] = {
     "alb-good": "compliant", "alb-bad": "legacy", "alb-apse2": "compliant", "nlb-tls": "tls13-ecdsa",
-    "classic-web": "legacy", "rest-domain": "compliant", "edge-domain": "compliant", "http-domain": "tls13-ecdsa",
-    "cdn-modern": "compliant", "cdn-legacy": "legacy",
+    "classic-web": "legacy", "rest-domain": "compliant", "edge-domain": "hostname-mismatch",
+    "http-domain": "tls13-ecdsa", "cdn-modern": "compliant", "cdn-legacy": "legacy",
 }
 
 
@@ -81,11 +91,25 @@ class FleetManifest(Frozen):
     certificates: dict[str, str] = Field(description="role -> ACM certificate ARN")
     keys: dict[str, str] = Field(description="role -> KMS key ARN")
     resolve: dict[str, tuple[str, int]] = Field(description="seeded DNS name -> (ip, port) of a lab TLS server")
+    served: dict[str, EndpointState] = Field(
+        default_factory=dict,
+        description="role -> the lab TLS server started for it by probe.lab.cloud_servers (a copy of its lab "
+        "endpoint, certificates for the seeded host): where it listens, its ground truth and expected findings",
+    )
 
     def connect_to(self) -> list[str]:
         """The resolve map as curl-style --connect-to values: HOST:PORT:ADDR:PORT2."""
         ports = {e.host: e.port for e in self.endpoints}
         return [f"{host}:{ports[host]}:{ip}:{port}" for host, (ip, port) in sorted(self.resolve.items())]
+
+    def expected_findings(self, role: str) -> list[ExpectedFinding]:
+        """What a scan of a served role's server must find (its lab endpoint's expect: findings)."""
+        return list(self.served[role].expect.findings)
+
+    def deliberate_hostname_mismatches(self) -> set[str]:
+        """The served roles whose certificate deliberately does not name the seeded host (ground truth)."""
+        return {role for role, server in self.served.items()
+                if any(f.rule == CERT_HOSTNAME_MISMATCH for f in server.expect.findings)}
 
 
 class CloudServer:

@@ -59,10 +59,28 @@ def start_cloud_daemon(state_dir: Path, timeout: float = 60.0) -> dict[str, Any]
 
 
 def stop_cloud_daemon(state_dir: Path) -> bool:
-    """Stop the moto daemon if one runs for this state directory; True when one was stopped."""
+    """Stop the moto daemon if one runs for this state directory, and the lab servers it started for the
+    seeded endpoints (it stops them itself on SIGTERM; this catches a daemon that had to be killed); True
+    when the daemon was stopped."""
     state = cloud_state(state_dir)
     if state is None:
         return False
+    try:
+        stopped = _stop_daemon(state)
+    finally:
+        _stop_served(state)
+    (state_dir / CLOUD_STATE).unlink(missing_ok=True)
+    return stopped
+
+
+def _stop_served(state: dict[str, Any]) -> None:
+    from probe.lab.manager import EndpointState, stop_endpoints  # not at import: the CLI loads this module
+
+    served = (state.get("manifest") or {}).get("served") or {}
+    stop_endpoints(EndpointState.model_validate(item) for item in served.values())
+
+
+def _stop_daemon(state: dict[str, Any]) -> bool:
     pid = int(state.get("pid", 0))
     stopped = False
     if pid > 0 and _is_daemon(pid):
@@ -76,7 +94,6 @@ def stop_cloud_daemon(state_dir: Path) -> bool:
         else:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-    (state_dir / CLOUD_STATE).unlink(missing_ok=True)
     return stopped
 
 

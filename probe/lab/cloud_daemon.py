@@ -1,8 +1,9 @@
 """`python -m probe.lab.cloud_daemon STATE_DIR`: the emulated AWS account of `tlsprobe lab up --cloud`.
 
-Runs moto in server mode on 127.0.0.1, seeds the fleet so that its endpoints are the running lab's
-TLS servers, writes STATE_DIR/cloud.json (endpoint URL, regions, --connect-to map, pid) and serves
-until SIGTERM.
+Runs moto in server mode on 127.0.0.1, seeds the fleet, starts a lab TLS server for each reachable seeded
+endpoint whose certificates name its host (probe.lab.cloud_servers), writes STATE_DIR/cloud.json (endpoint
+URL, regions, --connect-to map, the manifest with each served endpoint's ground truth, pid) and serves until
+SIGTERM, then stops those servers.
 """
 
 from __future__ import annotations
@@ -14,19 +15,17 @@ import sys
 import threading
 from pathlib import Path
 
-from probe.lab.cloud import FLEET_REGIONS, SUGGESTED_LAB_ENDPOINTS, seed_fleet, start_cloud
+from probe.lab.cloud import FLEET_REGIONS, seed_fleet, start_cloud
 from probe.lab.cloud_control import CLOUD_STATE
+from probe.lab.cloud_servers import serving_fleet
 from probe.lab.manager import load_state
 
 
 def main(state_dir: Path) -> None:
-    state = load_state(state_dir)
-    servers = {e.name: (e.address, e.port) for e in state.endpoints}
-    roles = {role: servers[name] for role, name in SUGGESTED_LAB_ENDPOINTS.items() if name in servers}
+    lab = load_state(state_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with start_cloud() as cloud:
-        manifest = seed_fleet(cloud.endpoint_url, roles)
+    with start_cloud() as cloud, serving_fleet(seed_fleet(cloud.endpoint_url), lab) as manifest:
         record = {
             "pid": os.getpid(),
             "endpoint_url": cloud.endpoint_url,
