@@ -302,3 +302,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
         report.longrepr = "\n".join(dict.fromkeys(problems))
     return report
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A CLI run without --db writes the user's history database: in tests, a temporary one, never ~/.local."""
+    previous = os.environ.get("TLSPROBE_DB")
+    os.environ["TLSPROBE_DB"] = str(tmp_path_factory.mktemp("history") / "history.db")
+    yield
+    if previous is None:
+        os.environ.pop("TLSPROBE_DB", None)
+    else:
+        os.environ["TLSPROBE_DB"] = previous

@@ -93,3 +93,18 @@ def test_json_logs_on_stderr_and_python_dash_m(tmp_path: Path) -> None:
     records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert any(r["logger"] == "probe.scan.engine" and "refused" in r["message"] for r in records), result.stderr
     assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+
+
+def test_without_db_the_sweep_goes_to_tlsprobe_db(tmp_path: Path) -> None:
+    """Scheduled jobs often have no persistent home: TLSPROBE_DB (else the user's data directory) holds the
+    history, never a reports/ folder under the current directory."""
+    from probe.store import Store
+
+    db = tmp_path / "jobs" / "history.db"
+    result = CliRunner().invoke(app, ["scan", "127.0.44.1:1", "--timeout", "1", "--format", "json"],
+                                env={"TLSPROBE_DB": str(db)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["endpoints"][0]["error"]["kind"] == "refused"
+    with Store.open(db) as store:
+        [sweep] = store.sweeps()
+        assert sweep.state == "done" and sweep.endpoints == 1

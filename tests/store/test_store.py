@@ -182,3 +182,18 @@ def test_full_disk_is_a_store_error_and_the_database_stays_readable(tmp_path: Pa
     store.close()
     with Store.open(db, lock_timeout=1) as reader:
         assert [r.observation.target.host for r in reader.results(sweep)] == ["kept.test"]
+
+
+def test_the_default_history_lives_in_the_user_data_directory(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    from probe.store import default_db
+
+    monkeypatch.delenv("TLSPROBE_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr("sys.platform", "linux")
+    assert default_db() == tmp_path / "xdg" / "tlsprobe" / "history.db"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_db() == tmp_path / "home" / ".local" / "share" / "tlsprobe" / "history.db"
+    monkeypatch.setenv("TLSPROBE_DB", str(tmp_path / "job.db"))  # scheduled jobs without a home
+    assert default_db() == tmp_path / "job.db"
