@@ -79,12 +79,12 @@ def test_declared_observed_and_drift_findings_follow_the_seeding(swept: tuple[Fl
 
 def test_acm_and_kms_posture_is_reported(swept: tuple[FleetManifest, dict[str, Any]]) -> None:
     manifest, document = swept
-    inventory = [e for e in document["endpoints"] if e["engine"] == "inventory"]
-    kinds = {e["target"]["source"]["kind"] for e in inventory}
-    assert kinds == {"acm-certificate", "kms-key"}
-    all_rules = set().union(*(rules(e) for e in inventory))
+    resources = document["resources"]  # tlsprobe.scan/2: not endpoints, no synthetic host names
+    assert {r["kind"] for r in resources} == {"acm-certificate", "kms-key"}
+    all_rules = set().union(*(rules(r) for r in resources))
     assert {"acm.imported", "kms.rotation_disabled"} <= all_rules
-    assert len(inventory) >= len(manifest.certificates)
+    assert {r["id"] for r in resources} >= {*manifest.certificates.values(), *manifest.keys.values()}
+    assert not any(e["target"]["host"].endswith(".invalid") for e in document["endpoints"])
 
 
 def test_every_reachable_endpoint_is_served_by_its_role_lab_endpoint(
