@@ -57,6 +57,7 @@ class ScanOptionsKw(TypedDict, total=False):
     deadline: float
     max_duration: float | None
     engine: str
+    no_http: bool
     observer: Observer | None
 
 
@@ -114,6 +115,7 @@ class SweepKw(DiscoverKw, RunOptionsKw, total=False):
     deadline: float
     max_duration: float | None
     engine: str
+    no_http: bool
     observer: Observer | None
 
 

@@ -134,6 +134,12 @@ class CertificateInfo(Frozen):
     chain_signature_hashes: tuple[str | None, ...] = Field(
         default=(), description="signature hash of each served certificate that is not a self-signed root, leaf first"
     )
+    must_staple: bool | None = Field(default=None, description="the leaf demands a stapled OCSP response (RFC 7633)")
+    ocsp_stapled: bool | None = Field(default=None, description="the server stapled an OCSP response")
+    sct_count: int | None = Field(default=None, description="SCTs embedded in the leaf (certificate transparency)")
+    publicly_trusted: bool | None = Field(
+        default=None, description="the chain validates against a public trust store (not only against --ca-file)"
+    )
 
 
 class Vulnerabilities(Frozen):
@@ -143,6 +149,25 @@ class Vulnerabilities(Frozen):
     insecure_renegotiation: bool | None = None
     compression: bool | None = None
     fallback_scsv: bool | None = Field(default=None, description="True when TLS_FALLBACK_SCSV is supported")
+
+
+class HstsHeader(Frozen):
+    """The first Strict-Transport-Security header of a response, read as RFC 6797 says."""
+
+    raw: str = Field(description="the header's value as served (cut at 1000 characters)")
+    max_age: int | None = Field(
+        default=None, description="seconds; None when the header is not valid (max-age missing, not a number...)"
+    )
+    include_subdomains: bool = False
+    preload: bool = False
+
+
+class HttpInfo(Frozen):
+    """What one `GET /` over TLS got from an HTTPS endpoint: status and HSTS, or why there was no answer."""
+
+    status: int | None = None
+    hsts: HstsHeader | None = None
+    error: str | None = Field(default=None, description="'<kind>: <reason>' when the request failed")
 
 
 class Observation(Frozen):
@@ -163,6 +188,7 @@ class Observation(Frozen):
     client_auth: Literal["none", "optional", "required"] = "none"
     vulnerabilities: Vulnerabilities = Vulnerabilities()
     notes: tuple[str, ...] = ()
+    http: HttpInfo | None = Field(default=None, description="the GET / of an HTTPS endpoint; None when none was made")
 
     def accepted_versions(self) -> list[str]:
         return [v for v in TLS_VERSIONS if self.tls_versions.get(v)]

@@ -45,6 +45,7 @@ class ScanOptions:
     deadline: float = 120.0
     max_duration: float | None = None
     engine: EngineName = EngineName.FAST
+    no_http: bool = False
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> ScanOptions:
@@ -75,7 +76,7 @@ class ScanOptions:
         )
 
     def scan_settings(self) -> ScanSettings:
-        return ScanSettings(timeout=self.timeout, per_host=self.per_host, ca_file=self.ca_file)
+        return ScanSettings(timeout=self.timeout, per_host=self.per_host, ca_file=self.ca_file, http=not self.no_http)
 
     def validate(self) -> None:
         """Raise InputError with a one-line reason for the first unusable value."""
@@ -135,6 +136,11 @@ class ScanPlan:
             from probe.scan.sslyze_adapter import SslyzeScanner
 
             backend = lambda gate: SslyzeScanner(gate, settings)  # noqa: E731
+        if settings.http:
+            from probe.scan.http import HttpLayer
+
+            tls_backend = backend
+            backend = lambda gate: HttpLayer(tls_backend(gate), gate, timeout=settings.timeout)  # noqa: E731
         return Engine(
             backend, self.resolver, limits=self.limits, overrides=self.overrides, all_ips=self.options.all_ips
         )

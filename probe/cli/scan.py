@@ -93,6 +93,9 @@ TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds per connec
 DeadlineOpt = Annotated[float, typer.Option("--deadline", help="Seconds per endpoint.")]
 MaxDurationOpt = Annotated[float | None, typer.Option("--max-duration", help="Seconds for the whole run.")]
 EngineOpt = Annotated[EngineName, typer.Option("--engine", help="Scanner back-end.")]
+NoHttpOpt = Annotated[
+    bool, typer.Option("--no-http", help="No GET / on HTTPS endpoints (no HSTS check), only the TLS scan.")
+]
 
 
 def command(
@@ -119,6 +122,7 @@ def command(
     deadline: DeadlineOpt = 120.0,
     max_duration: MaxDurationOpt = None,
     engine: EngineOpt = EngineName.FAST,
+    no_http: NoHttpOpt = False,
     db: DbOpt = None,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
@@ -139,7 +143,7 @@ def command(
             resolve=tuple(resolve or ()), connect_to=tuple(connect_to or ()), all_ips=all_ips,
             dns_server=dns_server, ca_file=ca_file, policy=policy, waivers=waivers, concurrency=concurrency,
             per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,
-            engine=engine,
+            engine=engine, no_http=no_http,
         ).plan()  # fmt: skip
         spec = target_spec(tuple(targets or ()), tuple(targets_file or ()), sni=sni, allow_cidr=allow_cidr,
                            max_targets=max_targets)

@@ -49,6 +49,7 @@ from probe.cli.scan import (
     FailOnOpt,
     FormatOpt,
     MaxDurationOpt,
+    NoHttpOpt,
     OutputOpt,
     PerHostOpt,
     PolicyOpt,
@@ -98,6 +99,7 @@ def command(
     deadline: DeadlineOpt = 120.0,
     max_duration: MaxDurationOpt = None,
     engine: EngineOpt = EngineName.FAST,
+    no_http: NoHttpOpt = False,
     db: DbOpt = None,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
@@ -118,7 +120,7 @@ def command(
             resolve=tuple(resolve or ()), connect_to=tuple(connect_to or ()), all_ips=all_ips,
             dns_server=dns_server, ca_file=ca_file, policy=policy, waivers=waivers, concurrency=concurrency,
             per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,
-            engine=engine,
+            engine=engine, no_http=no_http,
         ).plan()  # fmt: skip
         cloud = None
         if provider == ProviderName.AWS:

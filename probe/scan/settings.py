@@ -19,6 +19,7 @@ class ScanSettings:
     checks: bool = True  # certificate, groups, vulnerabilities
     groups: bool | None = None  # ELLIPTIC_CURVES: None = with the checks; False = never; True = always
     suite_versions: tuple[str, ...] | None = None  # with suites: only these versions (None = all)
+    http: bool = True  # GET / on each HTTPS endpoint after its TLS scan (probe/scan/http.py); --no-http: off
 
 
 @dataclass(frozen=True)
