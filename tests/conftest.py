@@ -43,7 +43,8 @@ SOCKET_SERVER_NAMES = frozenset({
 
 # Helpers outside tests/ that start servers or processes, as "module-suffix.qualified-name".
 STARTERS = frozenset({
-    "lab.manager.running_lab", "lab.manager.start_lab",  # lab TLS servers
+    "lab.manager.running_lab", "lab.manager.start_lab", "lab.manager.start_endpoints",  # lab TLS servers
+    "lab.cloud_servers.serve_fleet", "lab.cloud_servers.serving_fleet",  # lab servers for the emulated cloud
     "lab.hostile.running_hostile_lab",  # misbehaving servers
     "lab.cloud.start_cloud", "lab.cloud.FaultProxy", "lab.cloud_control.start_cloud_daemon",  # moto
     "ThreadedMotoServer",

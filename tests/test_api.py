@@ -108,7 +108,7 @@ def test_scan_returns_the_typed_document_of_what_the_server_serves(
     assert [e.kind for e in events] == ["started", "finished"] and events[-1].done == 1
     dumped = doc.model_dump(mode="json")
     validate_document(dumped)  # the published JSON Schema
-    assert dumped["schema"] == "tlsprobe.scan/1"
+    assert dumped["schema"] == "tlsprobe.scan/2" and dumped["resources"] == []
     assert not (tmp_path / "anything").exists()
 
 
