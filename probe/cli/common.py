@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from probe.errors import InputErrors, TlsProbeError
+from probe.report.atomic import write_atomically
 
 stderr = Console(stderr=True, highlight=False)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -88,15 +89,9 @@ def write_output(content: str | bytes, output: Path | None) -> None:
         sys.stdout.flush()
         return
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(output.name + ".tmp")
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8")
-        tmp.replace(output)
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
+        write_atomically(output, content)
+    except TlsProbeError as exc:
+        fail_from(exc)
 
 
 LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Log level (to stderr).")]

@@ -13,18 +13,13 @@ import typer
 
 from probe.app.finish import WEBHOOK_ENV, flags_for, is_sweep_id, load_side
 from probe.cli.common import fail, fail_from, stderr, write_output
-from probe.diff import diff_sweeps, exceeds, render_diff_json, render_diff_markdown
+from probe.diff import diff_sweeps, exceeds
 from probe.errors import TlsProbeError
 from probe.models import PolicyRef, Severity
-from probe.report.outputs import OutputFormat, ReportContext, render_output
+from probe.report.outputs import DiffFormat, OutputFormat, ReportContext, Result, render_diff, render_output
 from probe.store import DB_ENV, Store, default_db
 
 DEFAULT_LABEL = "default"
-
-
-class DiffFormat(StrEnum):
-    MD = "md"
-    JSON = "json"
 
 
 class AlertOnChoice(StrEnum):
@@ -125,8 +120,7 @@ def diff_command(
                                new_resources=new_side.resources)
     except TlsProbeError as exc:
         fail_from(exc)
-    text = render_diff_json(diff) if format == DiffFormat.JSON else render_diff_markdown(diff)
-    write_output(text, output)
+    write_output(render_diff(format, diff), output)
     if fail_on is not None and exceeds(diff, fail_on):
         raise typer.Exit(1)
 
@@ -143,21 +137,20 @@ def _policy_ref(profile_slug: str) -> tuple[PolicyRef, tuple[str, ...]]:
 
 
 def render_report(store: Store, sweep_id: int, fmt: OutputFormat) -> str | bytes:
-    """One stored sweep in `fmt` (text, or bytes for parquet)."""
+    """One stored sweep, its endpoints and its resources, in `fmt` (text, or bytes for parquet)."""
     record = store.sweep(sweep_id)
-    results = list(store.results(sweep_id))
+    items: list[Result] = [*store.results(sweep_id), *store.resources(sweep_id)]
     policy, rules = _policy_ref(record.profile)
     context = ReportContext(
         policy=policy,
         started_at=record.started_at,
         finished_at=record.finished_at or datetime.now(UTC),
         discovery_errors=store.discovery_errors(sweep_id),
-        resources=list(store.resources(sweep_id)),
         rules=rules,
         title=f"tlsprobe report: {record.label}",
         subtitle=f"sweep {record.id} · label {record.label} · {policy.id} ({policy.profile}) · {record.state}",
     )
-    return render_output(fmt, results, context)
+    return render_output(fmt, items, context)
 
 
 def report_command(

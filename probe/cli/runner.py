@@ -10,7 +10,7 @@ import asyncio
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -20,7 +20,7 @@ from probe.app.options import ScanPlan
 from probe.cli.common import fail_from, stderr, write_output
 from probe.errors import TlsProbeError
 from probe.models import EndpointResult
-from probe.report.outputs import OutputFormat, ReportContext, check_available, format_for, render_output
+from probe.report.outputs import OutputFormat, ReportContext, Result, check_available, format_for, render_output
 
 
 @dataclass(frozen=True)
@@ -113,17 +113,19 @@ def execute(plan: ScanPlan, work: Work, run: RunOptions, reports: ReportSettings
 
 
 def write_reports(reports: ReportSettings, results: list[EndpointResult], context: ReportContext) -> None:
-    """--output files by suffix; stdout gets the table after files, else --format (table on a terminal)."""
+    """--output files by suffix; stdout gets the table after files, else --format (table on a terminal). The
+    context's resources are rendered with the endpoints, in every format."""
+    items: list[Result] = [*results, *context.resources]
+    context = replace(context, resources=())
     for path in reports.outputs:
-        write_output(render_output(format_for(path, reports.fmt), results, context), path)
+        write_output(render_output(format_for(path, reports.fmt), items, context), path)
     if reports.outputs:
         ok = sum(1 for r in results if r.observation.status == "ok")
-        resources = f", {len(context.resources)} resources" if context.resources else ""
+        resources = f", {len(items) - len(results)} resources" if len(items) > len(results) else ""
         stderr.print(f"{len(results)} endpoints ({ok} ok){resources}; wrote {', '.join(map(str, reports.outputs))}",
                      markup=False)
         fmt = OutputFormat.TABLE
     else:
         fmt = reports.fmt or (OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSON)
     width = stderr.width if sys.stdout.isatty() else 150
-    table_context = ReportContext(**{**context.__dict__, "width": width})
-    write_output(render_output(fmt, results, table_context), None)
+    write_output(render_output(fmt, items, replace(context, width=width)), None)

@@ -1,6 +1,7 @@
-"""One self-contained HTML report: summary, findings by severity, endpoint x protocol matrix, certificate
-expiry timeline (inline SVG) and filters (a little inline JS). No external URL; every value is escaped
-(certificate subjects and error messages are attacker-controlled)."""
+"""One self-contained HTML report: summary, findings by severity (endpoints' and resources'), endpoint x protocol
+matrix, resources (ACM certificates, KMS keys ... by their full id), certificate expiry timeline (inline SVG) and
+filters (a little inline JS). No external URL; every value is escaped (certificate subjects and error messages
+are attacker-controlled)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from html import escape
 
-from probe.models import TLS_VERSIONS, EndpointResult, Severity
+from probe.models import TLS_VERSIONS, EndpointResult, Finding, ResourceResult, Severity
+from probe.report.context import ReportContext, Result, split_results
 from probe.report.escape import clean_text
+from probe.report.view import compliant_label, resource_sort_key, worst_severity
 
 _SEVERITY_COLOURS = {"critical": "#7b1fa2", "high": "#d32f2f", "medium": "#f57c00", "low": "#fbc02d", "info": "#90a4ae"}
 _SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: -s.rank)]
@@ -42,7 +45,7 @@ _JS = """
     var text=document.getElementById('f-text').value.toLowerCase();
     var min=order[document.getElementById('f-sev').value]||0;
     var only=document.getElementById('f-noncompliant').checked;
-    document.querySelectorAll('tr.endpoint-row').forEach(function(row){
+    document.querySelectorAll('tr.endpoint-row,tr.resource-row').forEach(function(row){
       var ok=row.getAttribute('data-search').indexOf(text)>=0;
       if(only&&row.getAttribute('data-compliant')!=='no'){ok=false;}
       row.classList.toggle('hidden',!ok);
@@ -68,7 +71,7 @@ def _badge(severity: str) -> str:
     return f'<span class="sev" style="background:{_SEVERITY_COLOURS[severity]}">{_e(severity)}</span>'
 
 
-def _summary(results: list[EndpointResult], counts: Counter[str]) -> str:
+def _summary(results: list[EndpointResult], resources: list[ResourceResult], counts: Counter[str]) -> str:
     ok = sum(1 for r in results if r.observation.status == "ok")
     compliant = sum(1 for r in results if r.compliant is True)
     cards = [
@@ -78,6 +81,12 @@ def _summary(results: list[EndpointResult], counts: Counter[str]) -> str:
         ("compliant", compliant),
         ("non-compliant", sum(1 for r in results if r.compliant is False)),
     ]
+    if resources:
+        cards += [
+            ("resources", len(resources)),
+            ("resources compliant", sum(1 for r in resources if r.compliant is True)),
+            ("resources non-compliant", sum(1 for r in resources if r.compliant is False)),
+        ]
     cards += [(f"{s} findings", counts.get(s, 0)) for s in _SEVERITIES if s != "info"]
     body = "".join(
         f'<div class="card" id="card-{_e(name.replace(" ", "-"))}"><b>{value}</b><span>{_e(name)}</span></div>'
@@ -105,9 +114,11 @@ def _severity_chart(counts: Counter[str]) -> str:
     )
 
 
-def _findings(results: list[EndpointResult], counts: Counter[str]) -> str:
+def _findings(results: list[EndpointResult], resources: list[ResourceResult], counts: Counter[str]) -> str:
     rows = []
-    live = [(r.observation.target.key, f) for r in results for f in r.findings if not f.waived]
+    live: list[tuple[str, Finding]] = [(r.observation.target.key, f) for r in results for f in r.findings
+                                       if not f.waived]
+    live += [(r.resource.id, f) for r in resources for f in r.findings if not f.waived]
     for key, f in sorted(live, key=lambda kf: (-kf[1].severity.rank, kf[0], kf[1].rule)):
         search = f"{key} {f.rule} {f.message}".lower()
         rows.append(
@@ -116,8 +127,8 @@ def _findings(results: list[EndpointResult], counts: Counter[str]) -> str:
             f'<td class="key">{_e(f.rule)}</td><td>{_e(f.clause)}</td><td>{_e(f.message)}</td></tr>'
         )
     table = (
-        '<table id="findings-table"><thead><tr><th>severity</th><th>endpoint</th><th>rule</th><th>clause</th>'
-        f"<th>finding</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        '<table id="findings-table"><thead><tr><th>severity</th><th>endpoint / resource</th><th>rule</th>'
+        f"<th>clause</th><th>finding</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         if rows
         else "<p>No unwaived findings.</p>"
     )
@@ -163,6 +174,32 @@ def _matrix(results: list[EndpointResult]) -> str:
     return (
         '<section id="endpoints"><h2>Endpoints x protocols</h2><table id="endpoint-table"><thead><tr>'
         f"<th>endpoint</th><th>status</th><th>compliant</th><th>worst</th>{head}<th>certificate / error</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _resources(resources: list[ResourceResult]) -> str:
+    if not resources:
+        return ""
+    rows = []
+    for item in sorted(resources, key=resource_sort_key):
+        res = item.resource
+        compliant = compliant_label(item.compliant)
+        worst = worst_severity(item)
+        rules = ", ".join(dict.fromkeys(f.rule for f in item.findings if not f.waived)) or "-"
+        waived = sum(1 for f in item.findings if f.waived)
+        rules += f" (+{waived} waived)" if waived else ""
+        search = f"{res.id} {res.kind} {res.name or ''} {rules}".lower()
+        rows.append(
+            f'<tr class="resource-row" data-resource="{_e(res.id)}" data-compliant="{compliant}" '
+            f'data-search="{_e(search)}"><td class="mono">{_e(res.id)}</td><td class="key">{_e(res.kind)}</td>'
+            f"<td>{_e(res.name or '')}</td><td>{_e(res.account or '')}</td><td>{_e(res.region or '')}</td>"
+            f'<td class="{compliant}">{compliant}</td><td>{_badge(worst.value) if worst else ""}</td>'
+            f'<td class="key">{_e(rules)}</td></tr>'
+        )
+    return (
+        '<section id="resources"><h2>Resources</h2><table id="resource-table"><thead><tr><th>resource</th>'
+        "<th>kind</th><th>name</th><th>account</th><th>region</th><th>compliant</th><th>worst</th><th>findings</th>"
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
     )
 
@@ -214,20 +251,21 @@ def _timeline(results: list[EndpointResult], expiry_warning_days: int) -> str:
 
 
 def render_html(
-    results: Iterable[EndpointResult],
+    items: Iterable[Result],
+    context: ReportContext,
     *,
-    title: str = "tlsprobe report",
-    subtitle: str = "",
     generated_at: datetime | None = None,
     expiry_warning_days: int = 30,
 ) -> str:
-    """The whole report as one HTML document (inline CSS, JS and SVG; nothing fetched)."""
-    materialised = list(results)
-    counts: Counter[str] = Counter(f.severity.value for r in materialised for f in r.findings if not f.waived)
+    """The whole report as one HTML document (inline CSS, JS and SVG; nothing fetched), titled from `context`."""
+    materialised, resources = split_results(items)
+    everything: list[Result] = [*materialised, *resources]
+    counts: Counter[str] = Counter(f.severity.value for r in everything for f in r.findings if not f.waived)
+    title, subtitle = context.title, context.subtitle
     moment = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
     filters = (
-        '<div class="filters"><label>search <input id="f-text" type="search" placeholder="endpoint, rule, '
-        'subject"></label><label>minimum severity <select id="f-sev">'
+        '<div class="filters"><label>search <input id="f-text" type="search" placeholder="endpoint, resource, '
+        'rule, subject"></label><label>minimum severity <select id="f-sev">'
         + "".join(f'<option value="{s}">{s}</option>' for s in reversed(_SEVERITIES))
         + '</select></label><label><input id="f-noncompliant" type="checkbox"> non-compliant only</label></div>'
     )
@@ -238,7 +276,8 @@ def render_html(
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
         f"<style>{_CSS}</style></head><body><header><h1>{_e(title)}</h1>"
         f"<p>{_e(subtitle) + ' · ' if subtitle else ''}generated {_e(moment)}</p></header><main>"
-        f'{_summary(materialised, counts)}<section id="filters"><h2>Filters</h2>{filters}</section>'
-        f"{_matrix(materialised)}{_findings(materialised, counts)}{_timeline(materialised, expiry_warning_days)}"
+        f'{_summary(materialised, resources, counts)}<section id="filters"><h2>Filters</h2>{filters}</section>'
+        f"{_matrix(materialised)}{_resources(resources)}{_findings(materialised, resources, counts)}"
+        f"{_timeline(materialised, expiry_warning_days)}"
         f"</main><script>{_JS}</script></body></html>\n"
     )

@@ -1,18 +1,23 @@
-"""Markdown output for chat and tickets: a summary table, then each endpoint's findings. All text escaped."""
+"""Markdown output for chat and tickets: a summary table, the endpoints and their findings, then the resources
+(ACM certificates, KMS keys ...) by their full id and their findings. All text escaped."""
 
 from __future__ import annotations
 
-from probe.models import CertificateInfo, EndpointResult, Finding, Severity
+from collections.abc import Iterable
+
+from probe.models import CertificateInfo, EndpointResult, Finding, ResourceResult, Severity, Summary
+from probe.report.context import ReportContext, Result
 from probe.report.document import ParsedDocument
 from probe.report.escape import md_code, md_escape
 from probe.report.view import (
     ReportInput,
-    as_results,
     compliant_label,
+    document_of,
     findings_label,
+    report_data,
+    resource_sort_key,
     sorted_findings,
     status_label,
-    summary_of,
     versions_label,
     worst_severity,
 )
@@ -65,24 +70,68 @@ def _endpoint_section(result: EndpointResult) -> list[str]:
     return [*lines, ""]
 
 
+def _worst(result: Result) -> str:
+    worst = worst_severity(result)
+    return worst.value if worst else "-"
+
+
+def _summary(summary: Summary) -> list[str]:
+    """The counts table; the resource columns only when there are resources."""
+    header = ["endpoints", "ok", "errors", "compliant"]
+    row = [summary.endpoints, summary.ok, summary.errors, summary.compliant]
+    if summary.resources:
+        header += ["resources", "resources compliant"]
+        row += [summary.resources, summary.resources_compliant]
+    header += [s.value for s in _SEVERITIES_DESC]
+    row += [summary.findings_by_severity.get(s.value, 0) for s in _SEVERITIES_DESC]
+    return _table(header, [[str(value) for value in row]], ["---:"] * len(header))
+
+
+def _resource_section(item: ResourceResult) -> list[str]:
+    resource = item.resource
+    lines = [f"### {md_escape(resource.kind)} {md_code(resource.id)}", ""]
+    lines.extend(_finding_line(finding) for finding in sorted_findings(item))
+    return [*lines, ""]
+
+
+def _resources(resources: Iterable[ResourceResult]) -> list[str]:
+    ordered = sorted(resources, key=resource_sort_key)
+    if not ordered:
+        return []
+    rows = [
+        [
+            md_code(item.resource.id),
+            md_escape(item.resource.kind),
+            md_escape(item.resource.name or "-"),
+            md_escape(item.resource.account or "-"),
+            md_escape(item.resource.region or "-"),
+            _worst(item),
+            findings_label(item),
+            compliant_label(item.compliant),
+        ]
+        for item in ordered
+    ]
+    header = ["resource", "kind", "name", "account", "region", "worst severity", "findings", "compliant"]
+    lines = ["## Resources", "", *_table(header, rows, ["---"] * 5 + ["---", "---:", "---"]), ""]
+    for item in ordered:
+        if item.findings:
+            lines += _resource_section(item)
+    return lines
+
+
 def format_md(doc: ReportInput) -> str:
-    """Markdown: summary counts, one row per endpoint, then findings per endpoint that has any or errored."""
-    document, results = as_results(doc)
-    summary = summary_of(document, results)
-    lines = _heading(document)
-    counts = [str(summary.findings_by_severity.get(s.value, 0)) for s in _SEVERITIES_DESC]
-    lines += _table(
-        ["endpoints", "ok", "errors", "compliant", *(s.value for s in _SEVERITIES_DESC)],
-        [[str(summary.endpoints), str(summary.ok), str(summary.errors), str(summary.compliant), *counts]],
-        ["---:"] * (4 + len(_SEVERITIES_DESC)),
-    )
+    """Markdown: summary counts, one row per endpoint, findings per endpoint that has any or errored, then the
+    resources (one row each by full id, and the findings of each that has any) and the discovery errors."""
+    data = report_data(doc)
+    document, results = data.document, data.endpoints
+    lines = _heading(document) + _summary(data.summary)
     lines.append("")
     rows = [
         [
             md_escape(r.observation.target.key),
             md_escape(status_label(r)),
             versions_label(r),
-            (worst.value if (worst := worst_severity(r)) else "-"),
+            _worst(r),
             findings_label(r),
             compliant_label(r.compliant),
             str(r.observation.connections),
@@ -95,6 +144,7 @@ def format_md(doc: ReportInput) -> str:
     for result in results:
         if result.findings or result.observation.error is not None:
             lines += _endpoint_section(result)
+    lines += _resources(data.resources)
     if document is not None and document.discovery_errors:
         lines += ["## Discovery errors", ""]
         for error in document.discovery_errors:
@@ -104,3 +154,8 @@ def format_md(doc: ReportInput) -> str:
             lines.append(f"- {where}: {md_escape(error.error)}")
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_md(items: Iterable[Result], context: ReportContext) -> str:
+    """The registry's Markdown: the results with the run's policy, times and discovery errors."""
+    return format_md(document_of(items, context))

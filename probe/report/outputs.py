@@ -1,21 +1,61 @@
-"""Every output format behind one call: the scan command's --output files and the report command."""
+"""The report registry: one map from format name to renderer, used by `scan`, `sweep`, `report` and `diff`.
+
+A renderer takes a stream of results (endpoint results and resource results, in any order: a renderer that
+needs them apart splits them itself, so streaming a large sweep changes no renderer) and the run's
+`ReportContext`, and returns text, or bytes for Parquet. Renderers do no IO; the CLI writes what they return
+(`probe.report.atomic.write_atomically` for files) and is the only place that prints.
+
+Formats that can also render a diff of two sweeps (`SweepDiff`) carry a diff renderer: JSON and Markdown.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from itertools import chain
 from pathlib import Path
-from typing import assert_never
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final, assert_never
 
+from probe.errors import InputError
 from probe.extras import require
-from probe.models import DiscoveryError, EndpointResult, PolicyRef, ResourceResult
-from probe.report.document import build_document
-from probe.report.render import Format, render
+from probe.report.context import ReportContext, Result
+from probe.report.html import render_html
+from probe.report.jsonout import render_json
+from probe.report.junit import render_junit
+from probe.report.markdown import render_md
+from probe.report.sarif import render_sarif
+from probe.report.table import render_table
+from probe.report.tabular import render_csv, render_parquet
+
+if TYPE_CHECKING:
+    from probe.diff import SweepDiff
+
+__all__ = [
+    "DIFF_FORMATS",
+    "RENDERERS",
+    "SUFFIXES",
+    "DiffFormat",
+    "DiffRenderer",
+    "OutputFormat",
+    "Renderer",
+    "ReportContext",
+    "Result",
+    "ResultsRenderer",
+    "check_available",
+    "format_for",
+    "render_diff",
+    "render_output",
+]
+
+ResultsRenderer = Callable[[Iterable[Result], ReportContext], "str | bytes"]
+DiffRenderer = Callable[["SweepDiff"], str]
 
 
 class OutputFormat(StrEnum):
+    """The formats of `--format` / `--output`."""
+
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
@@ -26,16 +66,62 @@ class OutputFormat(StrEnum):
     PARQUET = "parquet"
 
 
-SUFFIXES = {
-    ".txt": OutputFormat.TABLE,
-    ".json": OutputFormat.JSON,
-    ".csv": OutputFormat.CSV,
-    ".md": OutputFormat.MD,
-    ".html": OutputFormat.HTML,
-    ".sarif": OutputFormat.SARIF,
-    ".xml": OutputFormat.JUNIT,
-    ".parquet": OutputFormat.PARQUET,
-}
+class DiffFormat(StrEnum):
+    """The formats `tlsprobe diff` writes: those whose renderer has a diff renderer (DIFF_FORMATS)."""
+
+    MD = "md"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """How one format renders: a run's results, and (JSON, Markdown) a diff of two sweeps."""
+
+    results: ResultsRenderer
+    suffix: str
+    binary: bool = False
+    extra: str | None = None  # the pip extra the format needs
+    diff: DiffRenderer | None = None
+
+
+def _diff_json(diff: SweepDiff) -> str:
+    from probe.report.diff import render_diff_json
+
+    return render_diff_json(diff)
+
+
+def _diff_md(diff: SweepDiff) -> str:
+    from probe.report.diff import render_diff_md
+
+    return render_diff_md(diff)
+
+
+def _renderer(fmt: OutputFormat) -> Renderer:
+    match fmt:
+        case OutputFormat.TABLE:
+            return Renderer(render_table, ".txt")
+        case OutputFormat.JSON:
+            return Renderer(render_json, ".json", diff=_diff_json)
+        case OutputFormat.CSV:
+            return Renderer(render_csv, ".csv")
+        case OutputFormat.MD:
+            return Renderer(render_md, ".md", diff=_diff_md)
+        case OutputFormat.HTML:
+            return Renderer(render_html, ".html")
+        case OutputFormat.SARIF:
+            return Renderer(render_sarif, ".sarif")
+        case OutputFormat.JUNIT:
+            return Renderer(render_junit, ".xml")
+        case OutputFormat.PARQUET:
+            return Renderer(render_parquet, ".parquet", binary=True, extra="parquet")
+        case _:
+            assert_never(fmt)
+
+
+# The registry: every format's renderer (exhaustive: _renderer's match covers every OutputFormat).
+RENDERERS: Final[Mapping[OutputFormat, Renderer]] = MappingProxyType({fmt: _renderer(fmt) for fmt in OutputFormat})
+SUFFIXES: Final[Mapping[str, OutputFormat]] = MappingProxyType({r.suffix: fmt for fmt, r in RENDERERS.items()})
+DIFF_FORMATS: Final[tuple[OutputFormat, ...]] = tuple(fmt for fmt, r in RENDERERS.items() if r.diff is not None)
 
 
 def format_for(path: Path, fallback: OutputFormat | None) -> OutputFormat:
@@ -46,58 +132,24 @@ def format_for(path: Path, fallback: OutputFormat | None) -> OutputFormat:
 def check_available(fmt: OutputFormat) -> None:
     """Raise `probe.extras.MissingExtra` if writing `fmt` needs an extra that is not installed (Parquet: the
     parquet extra), so that a run can refuse before it scans rather than fail when it writes."""
-    if fmt is OutputFormat.PARQUET:
-        require("parquet", "Parquet output")
+    extra = RENDERERS[fmt].extra
+    if extra is not None:
+        require(extra, f"{fmt.value.capitalize()} output")
 
 
-@dataclass(frozen=True)
-class ReportContext:
-    """What a report says about the run besides its results."""
-
-    policy: PolicyRef
-    started_at: datetime
-    finished_at: datetime
-    discovery_errors: Sequence[DiscoveryError] = ()
-    resources: Sequence[ResourceResult] = ()
-    rules: Sequence[str] = ()
-    title: str = "tlsprobe report"
-    subtitle: str = ""
-    width: int = 140
-    extra: dict[str, str] = field(default_factory=dict)
+def render_output(fmt: OutputFormat | str, results: Iterable[Result], context: ReportContext) -> str | bytes:
+    """The results in `fmt`: text, or bytes for Parquet. No IO. Resources held in `context.resources` join the
+    stream after `results`."""
+    renderer = RENDERERS[OutputFormat(fmt)]
+    if context.resources:
+        results = chain(results, context.resources)
+        context = replace(context, resources=())
+    return renderer.results(results, context)
 
 
-def render_output(fmt: OutputFormat, results: Sequence[EndpointResult], context: ReportContext) -> str | bytes:
-    """The results in `fmt`: text, or bytes for Parquet. No IO."""
-    match fmt:
-        case OutputFormat.TABLE | OutputFormat.JSON | OutputFormat.MD:
-            document = build_document(
-                results,
-                policy=context.policy,
-                started_at=context.started_at,
-                finished_at=context.finished_at,
-                discovery_errors=context.discovery_errors,
-                resources=context.resources,
-            )
-            return render(Format(fmt.value), document, width=context.width)
-        case OutputFormat.HTML:
-            from probe.report.html import render_html
-
-            return render_html(results, title=context.title, subtitle=context.subtitle)
-        case OutputFormat.SARIF:
-            from probe.report.sarif import render_sarif
-
-            return render_sarif(results, policy_id=context.policy.id)
-        case OutputFormat.JUNIT:
-            from probe.report.junit import render_junit
-
-            return render_junit(results, rules=context.rules, name=context.title)
-        case OutputFormat.CSV:
-            from probe.report.tabular import render_csv
-
-            return render_csv(results)
-        case OutputFormat.PARQUET:
-            from probe.report.tabular import render_parquet
-
-            return render_parquet(results)
-        case _:
-            assert_never(fmt)
+def render_diff(fmt: DiffFormat | OutputFormat | str, diff: SweepDiff) -> str:
+    """A diff of two sweeps in `fmt` (one of DIFF_FORMATS); InputError for a format that renders no diff."""
+    renderer = RENDERERS[OutputFormat(fmt)].diff
+    if renderer is None:
+        raise InputError(f"a diff is written as {' or '.join(f.value for f in DIFF_FORMATS)}, not {fmt}")
+    return renderer(diff)

@@ -1,7 +1,9 @@
 """SARIF 2.1.0 (GitHub code scanning and friends): one rule per rule id, one result per unwaived finding.
 
-An endpoint is the result's artifact, addressed as `tls://host:port`. No IO here; `load_sarif_schema` reads
-the bundled official schema (sarif-schema-2.1.0.json) for validation.
+An endpoint is the result's artifact, addressed as `tls://host:port`; a resource (an ACM certificate, a KMS
+key ...) is addressed by its own id (the ARN, percent-encoded where a URI needs it), with a logical location
+whose fully qualified name is the id. No IO here; `load_sarif_schema` reads the bundled official schema
+(sarif-schema-2.1.0.json) for validation.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
-from probe.models import EndpointResult, Finding, Severity
+from probe.models import EndpointResult, Finding, Resource, ResourceResult, Severity
+from probe.report.context import ReportContext, Result
 from probe.report.escape import json_safe
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -49,11 +52,17 @@ def endpoint_uri(result: EndpointResult) -> str:
     return f"tls://{host}:{target.port}"
 
 
+def resource_uri(resource: Resource) -> str:
+    """The resource's id as a URI reference: an ARN as it is (`arn:aws:kms:…:key/1234`), other characters
+    percent-encoded."""
+    return quote(resource.id, safe=":/-._~@!$&'()*+,;=")
+
+
 def _fingerprint(key: str, finding: Finding) -> str:
     return hashlib.sha256(f"{key}|{finding.rule}|{finding.message}".encode("utf-8", "replace")).hexdigest()
 
 
-def _rule(rule_id: str, example: Finding) -> dict[str, Any]:
+def _rule(rule_id: str, example: Finding, tag: str) -> dict[str, Any]:
     return {
         "id": rule_id,
         "name": rule_id.replace(".", "_"),
@@ -61,7 +70,7 @@ def _rule(rule_id: str, example: Finding) -> dict[str, Any]:
         "helpUri": TOOL_URI,
         "defaultConfiguration": {"level": _LEVEL[example.severity]},
         "properties": {
-            "tags": ["security", "tls"],
+            "tags": ["security", tag],
             "clause": example.clause,
             "security-severity": _SECURITY_SEVERITY[example.severity],
         },
@@ -69,15 +78,52 @@ def _rule(rule_id: str, example: Finding) -> dict[str, Any]:
 
 
 def build_sarif(
-    results: Iterable[EndpointResult], *, tool_version: str = "0.1.0", policy_id: str | None = None
+    items: Iterable[Result], *, tool_version: str = "0.1.0", policy_id: str | None = None
 ) -> dict[str, Any]:
-    """The SARIF log as a JSON-ready dict."""
+    """The SARIF log as a JSON-ready dict: endpoints' and resources' unwaived findings."""
     rules: dict[str, dict[str, Any]] = {}
     rule_index: dict[str, int] = {}
     worst: dict[str, Severity] = {}
     sarif_results: list[dict[str, Any]] = []
     notifications: list[dict[str, Any]] = []
-    for result in results:
+
+    def add(finding: Finding, key: str, location: dict[str, Any], tag: str, properties: dict[str, Any]) -> None:
+        if finding.rule not in rules:
+            rule_index[finding.rule] = len(rules)
+            rules[finding.rule] = _rule(finding.rule, finding, tag)
+        if finding.severity > worst.get(finding.rule, Severity.INFO):
+            worst[finding.rule] = finding.severity
+        sarif_results.append(
+            {
+                "ruleId": finding.rule,
+                "ruleIndex": rule_index[finding.rule],
+                "level": _LEVEL[finding.severity],
+                "message": {"text": f"{key}: {finding.message}"},
+                "locations": [location],
+                "partialFingerprints": {"tlsprobeFinding/v1": _fingerprint(key, finding)},
+                "properties": {
+                    "severity": finding.severity.value,
+                    "clause": finding.clause,
+                    **properties,
+                    "evidence": finding.evidence,
+                },
+            }
+        )
+
+    for item in items:
+        if isinstance(item, ResourceResult):
+            resource = item.resource
+            location = {
+                "physicalLocation": {"artifactLocation": {"uri": resource_uri(resource)}},
+                "logicalLocations": [{"name": resource.short_id, "fullyQualifiedName": resource.id,
+                                      "kind": "resource"}],
+            }
+            about = {"resource": resource.id, "provider": resource.provider, "kind": resource.kind}
+            for finding in item.findings:
+                if not finding.waived:
+                    add(finding, resource.id, location, "cloud", about)
+            continue
+        result = item
         uri = endpoint_uri(result)
         key = result.observation.target.key
         if result.observation.status == "error":
@@ -91,35 +137,13 @@ def build_sarif(
                 }
             )
             continue
+        location = {
+            "physicalLocation": {"artifactLocation": {"uri": uri}},
+            "logicalLocations": [{"name": key, "kind": "resource"}],
+        }
         for finding in result.findings:
-            if finding.waived:
-                continue
-            if finding.rule not in rules:
-                rule_index[finding.rule] = len(rules)
-                rules[finding.rule] = _rule(finding.rule, finding)
-            if finding.severity > worst.get(finding.rule, Severity.INFO):
-                worst[finding.rule] = finding.severity
-            sarif_results.append(
-                {
-                    "ruleId": finding.rule,
-                    "ruleIndex": rule_index[finding.rule],
-                    "level": _LEVEL[finding.severity],
-                    "message": {"text": f"{key}: {finding.message}"},
-                    "locations": [
-                        {
-                            "physicalLocation": {"artifactLocation": {"uri": uri}},
-                            "logicalLocations": [{"name": key, "kind": "resource"}],
-                        }
-                    ],
-                    "partialFingerprints": {"tlsprobeFinding/v1": _fingerprint(key, finding)},
-                    "properties": {
-                        "severity": finding.severity.value,
-                        "clause": finding.clause,
-                        "endpoint": key,
-                        "evidence": finding.evidence,
-                    },
-                }
-            )
+            if not finding.waived:
+                add(finding, key, location, "tls", {"endpoint": key})
     for rule_id, severity in worst.items():
         rules[rule_id]["defaultConfiguration"]["level"] = _LEVEL[severity]
         rules[rule_id]["properties"]["security-severity"] = _SECURITY_SEVERITY[severity]
@@ -141,11 +165,11 @@ def build_sarif(
     return log
 
 
-def render_sarif(
-    results: Iterable[EndpointResult], *, tool_version: str = "0.1.0", policy_id: str | None = None
-) -> str:
-    """The SARIF log as JSON text."""
-    return (
-        json.dumps(build_sarif(results, tool_version=tool_version, policy_id=policy_id), indent=2, ensure_ascii=False)
-        + "\n"
-    )
+def render_sarif(items: Iterable[Result], context: ReportContext, *, tool_version: str | None = None) -> str:
+    """The SARIF log as JSON text, with the run's policy; the tool version is tlsprobe's unless given."""
+    if tool_version is None:
+        from probe import __version__
+
+        tool_version = __version__
+    log = build_sarif(items, tool_version=tool_version, policy_id=context.policy.id)
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -1,23 +1,45 @@
-"""Terminal table (rich) rendered to text: one row per endpoint, then the summary. Colour only when asked."""
+"""Terminal tables (rich) rendered to text: endpoints, then resources, then the summary. Colour only when asked.
+
+Every line fits `width` columns and no identifier (a host:port, an address, a resource id, a rule id) is broken
+across lines: each table is laid out in the richest form that fits, from
+
+- wide: one column per fact (host, address:port, status, versions, findings, compliant, connections);
+- narrow: identity, status, findings and compliance, the address or the resource's name under its identity;
+- stacked: one block per endpoint or resource, its identity on a line of its own, then its facts and findings
+  on indented lines that wrap between words.
+
+A resource shows the resource part of its ARN (`Resource.short_id`, e.g. `key/1234…`); the full id is in the
+files (JSON, CSV, SARIF ...). Only an identifier longer than the whole terminal is folded.
+"""
 
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from rich.console import Console, JustifyMethod
+from rich.cells import cell_len
+from rich.console import Console, Group, JustifyMethod, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from probe.models import EndpointResult, Severity
+from probe.models import EndpointResult, Finding, ResourceResult, Severity, Summary
+from probe.report.context import ReportContext, Result
 from probe.report.escape import clean_text
 from probe.report.view import (
     ReportInput,
-    as_results,
+    address_port,
     compliant_label,
+    endpoint_sort_key,
+    host_port,
+    report_data,
+    resource_name,
+    resource_sort_key,
     sorted_findings,
     status_label,
-    summary_of,
     versions_label,
 )
 
@@ -28,66 +50,262 @@ _SEVERITY_STYLE = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
-_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
-    ("host", "left"),
-    ("address:port", "left"),
-    ("status", "left"),
-    ("versions", "left"),
-    ("findings (severity rule)", "left"),
-    ("compliant", "left"),
-    ("conns", "right"),
-)
 _COMPLIANT_STYLE = {True: "green", False: "red", None: "dim"}
+_MAX_ERROR = 120  # characters of an error message shown
+_BREAKABLE_WORD = 16  # a word of free text (an error message) longer than this may be folded
+_INDENT = 2  # stacked layout: facts and findings under the identity line
+# Blanks rich pads a line with (before any closing colour codes and the line break).
+_TRAILING_BLANKS = re.compile(r" +((?:\x1b\[[0-9;]*m)*\n?)$")
 
 
-def _cell(text: str, style: str = "") -> Text:
-    """A cell from untrusted text: control characters stripped, never parsed as rich markup."""
+def _clean(text: str, style: str = "") -> Text:
+    """Text from untrusted input: control characters stripped, never parsed as rich markup."""
     return Text(clean_text(text), style=style)
 
 
-def _findings_cell(result: EndpointResult) -> Text:
+@dataclass
+class _Cell:
+    """One table cell and the narrowest width that breaks none of its words (identifiers: none of its lines)."""
+
+    text: Text
+    min_width: int
+
+
+def _words(text: str, cap: int | None = None) -> int:
+    """The widest word of `text` (capped at `cap` for free text that may be folded)."""
+    widest = max((cell_len(word) for line in text.split("\n") for word in line.split(" ")), default=0)
+    return min(widest, cap) if cap is not None else widest
+
+
+def _ident(*lines: str, style: str = "") -> _Cell:
+    """An identifier (host:port, address, resource id) on each line, every line whole."""
+    cell = Text("\n").join(_clean(line, style) for line in lines)
+    return _Cell(cell, max((cell_len(line) for line in cell.plain.split("\n")), default=0))
+
+
+def _words_cell(text: Text, cap: int | None = None) -> _Cell:
+    """Text that wraps between words; words longer than `cap` may be folded."""
+    return _Cell(text, _words(text.plain, cap))
+
+
+@dataclass
+class _Column:
+    header: str
+    justify: JustifyMethod = "left"
+    no_wrap: bool = False  # identifiers: lines never wrap
+    grow: int = 0  # share of spare width: higher first
+    cells: list[_Cell] = field(default_factory=list)
+
+    def min_width(self) -> int:
+        return max([_words(self.header), *(cell.min_width for cell in self.cells)])
+
+    def max_width(self) -> int:
+        lines = [self.header, *(line for cell in self.cells for line in cell.text.plain.split("\n"))]
+        return max(max(cell_len(line) for line in lines), self.min_width())
+
+
+def _overhead(columns: int) -> int:
+    """Width the box and padding take: a rule between columns (no outer edge), one space each side of a cell."""
+    return 3 * columns - 1
+
+
+def _fit(columns: Sequence[_Column], width: int, *, wrap: bool) -> Table | None:
+    """The table with column widths that fit `width` and keep every word whole (without `wrap`: every line
+    whole), or None when it cannot fit."""
+    budget = width - _overhead(len(columns))
+    widths = [column.min_width() if wrap else column.max_width() for column in columns]
+    if sum(widths) > budget:
+        return None
+    spare = budget - sum(widths)
+    for index in sorted(range(len(columns)), key=lambda i: -columns[i].grow):
+        grant = min(spare, columns[index].max_width() - widths[index])
+        widths[index] += grant
+        spare -= grant
+    # A rule between rows when an identity takes two lines (an address or a name under it).
+    stacked_identity = any("\n" in cell.text.plain for column in columns if column.no_wrap for cell in column.cells)
+    table = Table(show_lines=stacked_identity, show_edge=False, expand=False, highlight=False)
+    for column, column_width in zip(columns, widths, strict=True):
+        table.add_column(column.header, justify=column.justify, width=column_width, no_wrap=column.no_wrap,
+                         overflow="fold")
+    rows = max((len(column.cells) for column in columns), default=0)
+    for row in range(rows):
+        table.add_row(*(column.cells[row].text for column in columns))
+    return table
+
+
+def _findings_cell(findings: Iterable[Finding]) -> _Cell:
+    """The findings, one per line; a line may wrap after its rule, never between severity and rule."""
+    listed = list(findings)
+    narrowest = max((cell_len(f"{f.severity.value} {clean_text(f.rule)}") for f in listed), default=1)
+    return _Cell(_joined(_finding_lines(listed)), narrowest)
+
+
+def _finding_lines(findings: Iterable[Finding]) -> list[Text]:
     """One line per distinct finding, worst first: `high tls.protocol.deprecated x2`, waived ones marked."""
+    counts = Counter((f.severity, f.rule, f.waived) for f in findings)
+    lines = []
+    for (severity, rule, waived), count in counts.items():
+        label = f"{severity.value} {rule}" + (f" x{count}" if count > 1 else "") + (" (waived)" if waived else "")
+        lines.append(_clean(label, "dim" if waived else _SEVERITY_STYLE[severity]))
+    return lines
+
+
+def _joined(lines: Sequence[Text]) -> Text:
+    return Text("\n").join(lines) if lines else Text("-")
+
+
+def _endpoint_findings(result: EndpointResult) -> _Cell:
     error = result.observation.error
     if error is not None:
-        return _cell(error.message[:120], "red")
-    counts = Counter((f.severity, f.rule, f.waived) for f in sorted_findings(result))
-    if not counts:
-        return _cell("-")
-    text = Text()
-    for index, ((severity, rule, waived), count) in enumerate(counts.items()):
-        if index:
-            text.append("\n")
-        label = f"{severity.value} {rule}" + (f" x{count}" if count > 1 else "") + (" (waived)" if waived else "")
-        text.append(clean_text(label), style="dim" if waived else _SEVERITY_STYLE[severity])
-    return text
+        return _words_cell(_clean(error.message[:_MAX_ERROR], "red"), _BREAKABLE_WORD)
+    return _findings_cell(sorted_findings(result))
 
 
-def format_table(doc: ReportInput, *, width: int = 120, color: bool = False) -> str:
-    """The endpoint table and a summary line as text `width` columns wide; ANSI colour only if `color`."""
-    document, results = as_results(doc)
-    table = Table(show_lines=False, expand=False, highlight=False)
-    for header, justify in _COLUMNS:
-        wide = header.startswith("findings")
-        table.add_column(header, justify=justify, overflow="fold", min_width=30 if wide else None)
-    for result in sorted(results, key=lambda r: (r.observation.target.host, r.observation.target.port)):
+def _compliant(value: bool | None) -> _Cell:
+    return _words_cell(_clean(compliant_label(value), _COMPLIANT_STYLE[value]))
+
+
+def _status(result: EndpointResult) -> Text:
+    return _clean(status_label(result), "" if result.observation.status == "ok" else "red")
+
+
+# --------------------------------------------------------------------------------------------- endpoints
+
+
+def _endpoint_layouts(results: Sequence[EndpointResult]) -> list[list[_Column]]:
+    host = _Column("host", no_wrap=True)
+    address = _Column("address:port", no_wrap=True)
+    status = _Column("status")
+    versions = _Column("versions", grow=1)
+    findings = _Column("findings (severity rule)", grow=2)
+    compliant = _Column("compliant")
+    conns = _Column("conns", justify="right")
+    endpoint = _Column("endpoint", no_wrap=True)
+    state = _Column("status", grow=1)
+    narrow_findings = _Column("findings", grow=2)
+    for result in results:
         target = result.observation.target
-        address = target.ip or target.host
-        address = f"[{address}]" if ":" in address else address
-        table.add_row(
-            _cell(target.host),
-            _cell(f"{address}:{target.dial_port}"),
-            _cell(status_label(result), "" if result.observation.status == "ok" else "red"),
-            _cell(versions_label(result)),
-            _findings_cell(result),
-            _cell(compliant_label(result.compliant), _COMPLIANT_STYLE[result.compliant]),
-            _cell(str(result.observation.connections)),
-        )
-    summary = summary_of(document, results)
+        identity, dialled = host_port(target), address_port(target)
+        host.cells.append(_ident(target.host))
+        address.cells.append(_ident(dialled))
+        status.cells.append(_words_cell(_status(result)))
+        versions.cells.append(_words_cell(_clean(versions_label(result))))
+        findings.cells.append(_endpoint_findings(result))
+        compliant.cells.append(_compliant(result.compliant))
+        conns.cells.append(_words_cell(_clean(str(result.observation.connections))))
+        endpoint.cells.append(_ident(identity) if dialled == identity else _ident(identity, dialled))
+        lines = [_status(result)]
+        if result.observation.status == "ok":
+            lines.append(_clean(versions_label(result)))
+        state.cells.append(_words_cell(Text("\n").join(lines)))
+        narrow_findings.cells.append(_endpoint_findings(result))
+    return [
+        [host, address, status, versions, findings, compliant, conns],
+        [endpoint, state, narrow_findings, compliant],
+    ]
+
+
+def _endpoint_block(result: EndpointResult) -> list[RenderableType]:
+    target = result.observation.target
+    identity, dialled = host_port(target), address_port(target)
+    head = _clean(identity, "bold")
+    if dialled != identity:
+        head.append("  ")
+        head.append(clean_text(dialled))
+    facts = _status(result)
+    if result.observation.status == "ok":
+        facts.append(f" · TLS {versions_label(result)}")
+    facts.append(" · compliant: ")
+    facts.append(compliant_label(result.compliant), _COMPLIANT_STYLE[result.compliant])
+    connections = result.observation.connections
+    facts.append(f" · {connections} connection{'' if connections == 1 else 's'}")
+    details = [facts]
+    error = result.observation.error
+    if error is not None:
+        details.append(_clean(error.message[:_MAX_ERROR], "red"))
+    details += _finding_lines(sorted_findings(result))
+    return [head, *(Padding(line, (0, 0, 0, _INDENT)) for line in details)]
+
+
+# --------------------------------------------------------------------------------------------- resources
+
+
+def _resource_identity(item: ResourceResult) -> _Cell:
+    name = resource_name(item.resource)
+    return _ident(item.resource.short_id, name) if name else _ident(item.resource.short_id)
+
+
+def _resource_findings(item: ResourceResult) -> _Cell:
+    return _findings_cell(sorted_findings(item))
+
+
+def _resource_layouts(items: Sequence[ResourceResult]) -> list[list[_Column]]:
+    resource = _Column("resource", no_wrap=True)
+    kind = _Column("kind", no_wrap=True)
+    account = _Column("account", no_wrap=True)
+    region = _Column("region", no_wrap=True)
+    findings = _Column("findings (severity rule)", grow=2)
+    compliant = _Column("compliant")
+    narrow_findings = _Column("findings", grow=2)
+    for item in items:
+        res = item.resource
+        resource.cells.append(_resource_identity(item))
+        kind.cells.append(_ident(res.kind))
+        account.cells.append(_ident(res.account or "-"))
+        region.cells.append(_ident(res.region or "-"))
+        findings.cells.append(_resource_findings(item))
+        compliant.cells.append(_compliant(item.compliant))
+        narrow_findings.cells.append(_resource_findings(item))
+    return [
+        [resource, kind, account, region, findings, compliant],
+        [resource, kind, region, findings, compliant],
+        [resource, narrow_findings, compliant],
+    ]
+
+
+def _resource_block(item: ResourceResult) -> list[RenderableType]:
+    res = item.resource
+    facts = _clean(" · ".join(part for part in (res.kind, resource_name(res), res.region, res.account) if part))
+    facts.append(" · compliant: ")
+    facts.append(compliant_label(item.compliant), _COMPLIANT_STYLE[item.compliant])
+    details = [facts, *_finding_lines(sorted_findings(item))]
+    return [_clean(res.short_id, "bold"), *(Padding(line, (0, 0, 0, _INDENT)) for line in details)]
+
+
+# ----------------------------------------------------------------------------------------------- the page
+
+
+def _section(layouts: list[list[_Column]], blocks: list[list[RenderableType]], width: int,
+             title: str | None) -> list[RenderableType]:
+    """The first layout whose every line fits `width` unwrapped, else the first that fits with cells wrapped
+    between words, else the stacked blocks; under `title` if given."""
+    heading: list[RenderableType] = [Text(title, style="bold")] if title else []
+    for wrap in (False, True):
+        for columns in layouts:
+            table = _fit(columns, width, wrap=wrap)
+            if table is not None:
+                return [*heading, table]
+    return heading + [part for block in blocks for part in block]
+
+
+def _summary_line(summary: Summary) -> Text:
     counts = ", ".join(f"{severity} {count}" for severity, count in summary.findings_by_severity.items()) or "none"
-    line = (
-        f"{summary.endpoints} endpoints: {summary.ok} ok, {summary.errors} errors, "
-        f"{summary.compliant} compliant; unwaived findings: {counts}"
-    )
+    line = f"{summary.endpoints} endpoints: {summary.ok} ok, {summary.errors} errors, {summary.compliant} compliant; "
+    if summary.resources:
+        line += f"{summary.resources} resources: {summary.resources_compliant} compliant; "
+    return _clean(line + f"unwaived findings: {counts}")
+
+
+def _page(endpoints: Sequence[EndpointResult], resources: Sequence[ResourceResult], summary: Summary,
+          *, width: int, color: bool) -> str:
+    endpoints = sorted(endpoints, key=endpoint_sort_key)
+    resources = sorted(resources, key=resource_sort_key)
+    parts: list[RenderableType] = []
+    if endpoints or not resources:
+        parts += _section(_endpoint_layouts(endpoints), [_endpoint_block(r) for r in endpoints], width,
+                          "Endpoints" if resources else None)
+    if resources:
+        parts += _section(_resource_layouts(resources), [_resource_block(r) for r in resources], width, "Resources")
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -101,6 +319,19 @@ def format_table(doc: ReportInput, *, width: int = 120, color: bool = False) -> 
         legacy_windows=False,
         _environ={},
     )
-    console.print(table)
-    console.print(_cell(line))
-    return buffer.getvalue()
+    console.print(Group(*parts))
+    console.print(_summary_line(summary))
+    return "".join(_TRAILING_BLANKS.sub(r"\1", line) for line in buffer.getvalue().splitlines(keepends=True))
+
+
+def format_table(doc: ReportInput, *, width: int = 120, color: bool = False) -> str:
+    """The endpoints, the resources and a summary line as text `width` columns wide; ANSI colour only if
+    `color`."""
+    data = report_data(doc)
+    return _page(data.endpoints, data.resources, data.summary, width=width, color=color)
+
+
+def render_table(items: Iterable[Result], context: ReportContext) -> str:
+    """The registry's table: the results `context.width` columns wide (colour if `context.color`)."""
+    data = report_data(items)
+    return _page(data.endpoints, data.resources, data.summary, width=context.width, color=context.color)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from probe.diff import diff_sweeps, exceeds, profile_flags, render_diff_json, render_diff_markdown
+from probe.diff import diff_sweeps, exceeds, profile_flags
 from probe.models import Severity
 from probe.policy import load_profile
+from probe.report.diff import render_diff_json, render_diff_md
 from tests.store.factory import MODERN, cert, errored, finding, ok
 
 CBC_SHA = "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"
@@ -116,7 +117,7 @@ def test_certificate_replacement_expiry_and_stronger_key() -> None:
 def test_renderers_escape_and_serialise() -> None:
     nasty = ok("a.test", findings=(finding("vuln.heartbleed", Severity.CRITICAL, "x | <script>alert(1)</script>"),))
     diff = diff_sweeps([ok("a.test")], [nasty, ok("b.test")])
-    markdown = render_diff_markdown(diff)
+    markdown = render_diff_md(diff)
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
     assert "| critical | a.test:443 | finding |" in markdown and "## Appeared" in markdown
     data = json.loads(render_diff_json(diff))

@@ -1,4 +1,5 @@
-"""Synthetic endpoint results for report tests: ok, errored, waived findings, dual certificates, hostile text."""
+"""Synthetic results for report tests: ok, errored, waived findings, dual certificates, hostile text; resources
+(ACM certificates, KMS keys) and a demo-like cloud sweep with both."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from probe.models import (
     Finding,
     Observation,
     PolicyRef,
+    Resource,
+    ResourceResult,
     ScanError,
     Severity,
     Target,
@@ -209,3 +212,75 @@ def hostile_result(text: str, *, host: str = "evil.example.com") -> EndpointResu
 DISCOVERY_ERRORS = (
     DiscoveryError(provider="aws", account="111111111111", region="eu-west-1", service="elbv2", error="AccessDenied"),
 )
+
+
+# --------------------------------------------------------------------------------------------- resources
+
+ACM_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/f9b857ee-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+ACM_CLEAN_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+KMS_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KMS_MRK_ARN = "arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef"
+
+
+def resource_result(
+    kind: str,
+    arn: str,
+    name: str | None,
+    *findings: Finding,
+    region: str = "eu-west-1",
+    compliant: bool | None = None,
+) -> ResourceResult:
+    """A judged resource (compliant unless an unwaived finding is medium or worse)."""
+    resource = Resource(provider="aws", kind=kind, id=arn, name=name, account="123456789012", region=region,
+                        attributes={"origin": "test"})
+    if compliant is None:
+        compliant = not any(f.severity >= Severity.MEDIUM and not f.waived for f in findings)
+    return ResourceResult(resource=resource, findings=findings, compliant=compliant)
+
+
+def resource_results() -> list[ResourceResult]:
+    """Two ACM certificates (one imported and expiring, one clean) and two KMS keys (one without rotation and
+    with a waived weak key, one multi-region and clean)."""
+    acm = "OP-POL-001 3.3.1.2"
+    return [
+        resource_result(
+            "acm-certificate", ACM_ARN, "api.example.com",
+            finding("acm.imported", Severity.MEDIUM, "imported certificate: ACM does not renew it", clause=acm),
+            finding("acm.expiring", Severity.MEDIUM, "certificate expires in 12 day(s)", clause=acm),
+        ),
+        resource_result("acm-certificate", ACM_CLEAN_ARN, "www.example.com"),
+        resource_result(
+            "kms-key", KMS_ARN, "1234abcd-12ab-34cd-56ef-1234567890ab",
+            finding("kms.rotation_disabled", Severity.MEDIUM, "automatic key rotation is disabled",
+                    clause="OP-POL-001 3.2.2.1"),
+            finding("kms.key.weak", Severity.MEDIUM, "KMS key RSA_2048 is below RSA-3072", waived=True,
+                    clause="OP-POL-001 3.1.2.2"),
+        ),
+        resource_result("kms-key", KMS_MRK_ARN, "mrk-0123456789abcdef0123456789abcdef", region="us-east-1"),
+    ]
+
+
+CLOUD_HOSTS = (
+    "alb-public-1234567890.eu-west-1.elb.amazonaws.com",
+    "abcdef1234.execute-api.eu-west-1.amazonaws.com",
+    "d111111abcdef8.cloudfront.net",
+    "edge.example.test",
+)
+
+
+def cloud_sweep() -> list[EndpointResult | ResourceResult]:
+    """A demo-like sweep: cloud endpoints with long DNS names (one errored), then ACM and KMS resources."""
+    drift = finding("drift.cipher", Severity.MEDIUM, "suites on the wire differ from the declared policy")
+    declared = finding("declared.tls.protocol.deprecated", Severity.HIGH, "the declared policy allows TLSv1.0")
+    mismatch = finding("cert.hostname_mismatch", Severity.HIGH, "certificate does not name edge.example.test",
+                       clause="OP-POL-001 3.3.1.2")
+    endpoints: list[EndpointResult | ResourceResult] = [
+        ok_result(CLOUD_HOSTS[0], ip="127.0.60.1",
+                  findings=(finding("tls.cipher.aes128", Severity.LOW, "AES-128 suites accepted"),)),
+        ok_result(CLOUD_HOSTS[1], ip="127.0.60.2", legacy=True,
+                  findings=(finding(), finding(message="TLSv1.1 is enabled"), declared, drift)),
+        ok_result(CLOUD_HOSTS[2], ip="127.0.60.3"),
+        ok_result(CLOUD_HOSTS[3], ip="127.0.60.4", findings=(mismatch,)),
+        error_result("internal-alb-987654321.eu-west-1.elb.amazonaws.com"),
+    ]
+    return [*endpoints, *resource_results()]

@@ -1,4 +1,5 @@
-"""Text formatters: CSV, Markdown, table, JSON and the render dispatcher, with ordinary and hostile input."""
+"""Text formatters: CSV, Markdown, table and JSON, with ordinary and hostile input (resources, and the
+registry: tests/report/test_resources.py, tests/report/test_registry.py)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,12 @@ from probe.errors import InputError
 from probe.models import EndpointResult
 from probe.report import (
     CSV_COLUMNS,
-    Format,
     build_document,
-    format_csv,
     format_json,
     format_md,
     format_table,
     parse_document,
-    read_document,
-    render,
+    render_csv,
     validate_document,
 )
 from tests.report.checks import control_chars, csv_rows, formula_cells
@@ -42,7 +40,7 @@ def _document(results: list[EndpointResult]) -> dict[str, Any]:
 
 
 def test_csv_one_row_per_finding_and_per_endpoint_without_findings() -> None:
-    rows = csv_rows(format_csv(_document(mixed_results())))
+    rows = csv_rows(render_csv(mixed_results()))
     assert tuple(rows[0]) == CSV_COLUMNS
     body = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
     # good: 1 row (no findings); legacy: 3 findings; dual: 1 finding; errored: 1 row.
@@ -53,7 +51,10 @@ def test_csv_one_row_per_finding_and_per_endpoint_without_findings() -> None:
         "tarpit.example.com",
     ]
     good, legacy_high, legacy_medium, legacy_waived, _dual, errored = body
-    assert good["rule"] == "" and good["compliant"] == "true"
+    assert {row["type"] for row in body} == {"endpoint"}
+    assert good["rule"] == "" and good["compliant"] == "true" and good["tls_TLSv1_3"] == "true"
+    assert (good["provider"], good["kind"], good["account"]) == ("aws", "elbv2-listener", "111111111111")
+    assert good["id"].startswith("arn:aws:elasticloadbalancing:") and good["sni"] == "good.example.com"
     assert (legacy_high["rule"], legacy_high["severity"], legacy_high["waived"]) == (
         "tls.protocol.deprecated",
         "high",
@@ -65,7 +66,7 @@ def test_csv_one_row_per_finding_and_per_endpoint_without_findings() -> None:
 
 
 def test_csv_neutralises_formulas() -> None:
-    rows = csv_rows(format_csv(_document(_hostile_results())))
+    rows = csv_rows(render_csv(_hostile_results()))
     assert formula_cells(rows) == []
     messages = [row[CSV_COLUMNS.index("message")] for row in rows[1:]]
     assert "certificate names =cmd|' /C calc'!A0" in messages
@@ -74,7 +75,7 @@ def test_csv_neutralises_formulas() -> None:
     assert all(control_chars(cell) == [] for row in rows for cell in row)
     # Hostile host names that start like formulas are quoted, the rest left alone.
     formula_host = hostile_result("=1+1", host="=1+1")
-    (row,) = csv_rows(format_csv([formula_host]))[1:]
+    (row,) = csv_rows(render_csv([formula_host]))[1:]
     assert row[CSV_COLUMNS.index("host")] == "'=1+1"
     assert row[CSV_COLUMNS.index("endpoint")].startswith("'=1+1:443")
     assert "h1<script>alert(1)</script>.example.com" in hosts
@@ -151,7 +152,7 @@ def test_table_from_bare_results() -> None:
     assert "4 endpoints" in text
 
 
-# ------------------------------------------------------------------------------------------ JSON and render
+# ---------------------------------------------------------------------------------------------------- JSON
 
 
 def test_json_is_pretty_stable_and_valid() -> None:
@@ -172,25 +173,7 @@ def test_json_survives_lone_surrogates() -> None:
     assert back.observation.certificates[0].subject == "CN=bad \ufffd utf-8 \ufffd"
 
 
-@pytest.mark.parametrize("fmt", list(Format))
-def test_render_dispatches_every_format(fmt: Format) -> None:
-    doc = _document(mixed_results())
-    expected = {
-        Format.TABLE: format_table(doc, width=100),
-        Format.JSON: format_json(doc),
-        Format.CSV: format_csv(doc),
-        Format.MD: format_md(doc),
-    }[fmt]
-    assert render(fmt, doc, width=100) == expected
-    assert render(fmt, read_document(format_json(doc)), width=100) == expected
-
-
-def test_format_values_match_cli_names() -> None:
-    assert [f.value for f in Format] == ["table", "json", "csv", "md"]
-    assert Format("md") is Format.MD
-
-
-@pytest.mark.parametrize("formatter", [format_csv, format_md, format_table])
+@pytest.mark.parametrize("formatter", [format_md, format_table])
 def test_formatters_refuse_a_broken_dict(formatter: Any) -> None:
     doc = _document(mixed_results())
     broken = {**doc, "endpoints": [{**doc["endpoints"][0], "tls_versions": None}]}

@@ -5,10 +5,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from probe.models import Severity
+from probe.models import PolicyRef, Severity
+from probe.report.context import ReportContext
 from probe.report.html import render_html
 from tests.report_history.chromium import dump_dom, png_colours, screenshot
-from tests.store.factory import MODERN, cert, errored, finding, ok
+from tests.store.factory import MODERN, NOW, cert, errored, finding, ok
+
+
+def context(title: str = "tlsprobe report") -> ReportContext:
+    return ReportContext(PolicyRef(id="OP-POL-001", profile="op-pol-001"), NOW, NOW, title=title)
+
 
 EVIL = '<script>document.title="pwned"</script><img src=x onerror=alert(1)>'
 
@@ -28,7 +34,7 @@ def sample() -> list:  # type: ignore[type-arg]
 
 
 def test_html_is_self_contained_and_escaped() -> None:
-    page = render_html(sample(), title="nightly <sweep>")
+    page = render_html(sample(), context("nightly <sweep>"))
     assert "<script>document" not in page and "<img src=x" not in page
     assert "&lt;script&gt;document.title=&quot;pwned&quot;" in page
     assert page.count("<script>") == 1  # our own filter script only
@@ -41,7 +47,7 @@ def test_html_is_self_contained_and_escaped() -> None:
 
 def test_chromium_renders_tables_and_charts(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    page.write_text(render_html(sample(), title="tlsprobe nightly"), encoding="utf-8")
+    page.write_text(render_html(sample(), context("tlsprobe nightly")), encoding="utf-8")
     png = tmp_path / "report.png"
     screenshot(page, png, tmp_path / "profile-shot")
     colours = png_colours(png)
