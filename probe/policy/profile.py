@@ -18,6 +18,7 @@ from probe.policy.suites import PROHIBITED_FAMILIES
 __all__ = [
     "CertificateSettings",
     "CipherSettings",
+    "HstsSettings",
     "KeySettings",
     "Profile",
     "ProtocolSettings",
@@ -123,6 +124,22 @@ class CertificateSettings(Frozen):
     hostname_mismatch_severity: Severity = Severity.HIGH
     max_lifetime_days: int | None = Field(default=None, gt=0)
     lifetime_severity: Severity = Severity.MEDIUM
+    must_staple_unstapled_severity: Severity | None = Field(
+        default=None, description="a must-staple certificate served without a stapled OCSP response; null = off"
+    )
+    no_sct_severity: Severity | None = Field(
+        default=None, description="a publicly trusted certificate without embedded SCTs; null = off"
+    )
+
+
+class HstsSettings(Frozen):
+    """HSTS (RFC 6797) on HTTPS endpoints; a null severity turns its rule off."""
+
+    min_max_age: int = Field(default=31536000, ge=0, description="seconds; below it: http.hsts.short_max_age")
+    missing_severity: Severity | None = Severity.MEDIUM
+    short_max_age_severity: Severity | None = Severity.LOW
+    no_subdomains_severity: Severity | None = Severity.LOW
+    ineffective_severity: Severity | None = Severity.MEDIUM
 
 
 class Profile(Frozen):
@@ -138,6 +155,7 @@ class Profile(Frozen):
     signatures: SignatureSettings = SignatureSettings()
     ciphers: CipherSettings
     certificates: CertificateSettings = CertificateSettings()
+    hsts: HstsSettings | None = Field(default=None, description="HSTS rules of HTTPS endpoints; absent = not judged")
     vulnerabilities: dict[str, Severity | None] = Field(description="rule severity per vulnerability, null = off")
     rules: dict[str, RuleText]
 
@@ -182,6 +200,17 @@ class Profile(Frozen):
         if not (self.keys.rsa or self.keys.ec):
             off.add(R.CERT_KEY_WEAK)
         off.update(rule for flag, rule in R.VULNERABILITY_RULES.items() if self.vulnerabilities.get(flag) is None)
+        if self.certificates.must_staple_unstapled_severity is None:
+            off.add(R.CERT_MUST_STAPLE_UNSTAPLED)
+        if self.certificates.no_sct_severity is None:
+            off.add(R.CERT_NO_SCT)
+        hsts = self.hsts
+        if hsts is None:
+            off.update(R.HSTS_RULES)
+        else:
+            severities = (hsts.missing_severity, hsts.short_max_age_severity, hsts.no_subdomains_severity,
+                          hsts.ineffective_severity)
+            off.update(rule for rule, severity in zip(R.HSTS_RULES, severities, strict=True) if severity is None)
         return tuple(rule for rule in R.ALL_RULES if rule not in off)
 
     def clause(self, rule: str) -> str:

@@ -5,7 +5,7 @@ rule with its clause and default severity."""
 
 from __future__ import annotations
 
-__all__ = ["ALL_RULES", "OPTIONAL_RULES", "VULNERABILITY_RULES"]
+__all__ = ["ALL_RULES", "HSTS_RULES", "OPTIONAL_RULES", "VULNERABILITY_RULES"]
 
 PROTOCOL_DEPRECATED = "tls.protocol.deprecated"
 PROTOCOL_NO_MODERN = "tls.protocol.no_modern"
@@ -22,6 +22,13 @@ CERT_EXPIRING = "cert.expiring"
 CERT_UNTRUSTED = "cert.untrusted"
 CERT_HOSTNAME_MISMATCH = "cert.hostname_mismatch"
 CERT_LIFETIME = "cert.lifetime"
+CERT_MUST_STAPLE_UNSTAPLED = "cert.must_staple_unstapled"
+CERT_NO_SCT = "cert.no_sct"
+# HSTS on HTTPS endpoints (the GET / of probe/scan/http.py).
+HSTS_MISSING = "http.hsts.missing"
+HSTS_SHORT_MAX_AGE = "http.hsts.short_max_age"
+HSTS_NO_SUBDOMAINS = "http.hsts.no_subdomains"
+HSTS_INEFFECTIVE = "http.hsts.ineffective"
 VULN_HEARTBLEED = "vuln.heartbleed"
 VULN_CCS_INJECTION = "vuln.ccs_injection"
 VULN_ROBOT = "vuln.robot"
@@ -39,6 +46,22 @@ ACM_KEY_WEAK = "acm.key.weak"
 KMS_ROTATION_DISABLED = "kms.rotation_disabled"
 KMS_KEY_WEAK = "kms.key.weak"
 KMS_NO_REPLICA = "kms.no_replica"
+# Azure Key Vault (vaults and keys, management plane) and Google Cloud KMS keys and Compute SSL certificates.
+AZURE_KEYVAULT_SOFT_DELETE_DISABLED = "azure.keyvault.soft_delete_disabled"
+AZURE_KEYVAULT_PURGE_PROTECTION_DISABLED = "azure.keyvault.purge_protection_disabled"
+AZURE_KEYVAULT_ROTATION_DISABLED = "azure.keyvault.rotation_disabled"
+AZURE_KEYVAULT_ROTATION_INTERVAL = "azure.keyvault.rotation_interval"
+AZURE_KEYVAULT_KEY_WEAK = "azure.keyvault.key.weak"
+AZURE_KEYVAULT_KEY_NO_EXPIRY = "azure.keyvault.key.no_expiry"
+AZURE_KEYVAULT_KEY_EXPIRED = "azure.keyvault.key.expired"
+GCP_KMS_ROTATION_DISABLED = "gcp.kms.rotation_disabled"
+GCP_KMS_ROTATION_INTERVAL = "gcp.kms.rotation_interval"
+GCP_KMS_KEY_WEAK = "gcp.kms.key.weak"
+GCP_KMS_SINGLE_REGION = "gcp.kms.single_region"
+GCP_CERT_SELF_MANAGED = "gcp.certificate.self_managed"
+GCP_CERT_EXPIRED = "gcp.certificate.expired"
+GCP_CERT_EXPIRING = "gcp.certificate.expiring"
+GCP_CERT_KEY_WEAK = "gcp.certificate.key.weak"
 
 # Vulnerability flag on models.Vulnerabilities -> rule id (fallback_scsv is inverted: False is the problem).
 VULNERABILITY_RULES: dict[str, str] = {
@@ -49,6 +72,8 @@ VULNERABILITY_RULES: dict[str, str] = {
     "compression": VULN_COMPRESSION,
     "no_fallback_scsv": VULN_NO_FALLBACK_SCSV,
 }
+
+HSTS_RULES: tuple[str, ...] = (HSTS_MISSING, HSTS_SHORT_MAX_AGE, HSTS_NO_SUBDOMAINS, HSTS_INEFFECTIVE)
 
 # Rules only a profile that sets their threshold emits (op-pol-001 leaves them off).
 OPTIONAL_RULES: tuple[str, ...] = (CIPHER_NO_FORWARD_SECRECY, CIPHER_NOT_ALLOWED, CERT_LIFETIME)
@@ -69,5 +94,8 @@ ALL_RULES: tuple[str, ...] = (
     CERT_UNTRUSTED,
     CERT_HOSTNAME_MISMATCH,
     CERT_LIFETIME,
+    CERT_MUST_STAPLE_UNSTAPLED,
+    CERT_NO_SCT,
     *VULNERABILITY_RULES.values(),
+    *HSTS_RULES,
 )

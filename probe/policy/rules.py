@@ -21,6 +21,10 @@ C_ALGORITHMS = "OP-POL-001 3.1.2.2"
 C_PROHIBITED = "OP-POL-001 3.1.2.3"
 C_CERT_MANAGEMENT = "OP-POL-001 3.3.1.2"
 C_KMS = "OP-POL-001 3.2.2.1"
+C_LIFECYCLE = "OP-POL-001 3.2.1.3"
+C_KEY_VAULT = "OP-POL-001 3.2.2.2"
+C_CLOUD_KMS = "OP-POL-001 3.2.2.3"
+C_KEY_SETUP = "OP-POL-001 3.2.4"
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,19 @@ _SCANNER = (
     RuleSpec(R.CERT_UNTRUSTED, C_CERT_MANAGEMENT, _H, "a chain that does not validate"),
     RuleSpec(R.CERT_HOSTNAME_MISMATCH, C_CERT_MANAGEMENT, _H, "a certificate that does not name the host"),
     RuleSpec(R.CERT_LIFETIME, C_CERT_MANAGEMENT, _M, "a certificate valid for longer than the profile allows"),
+    RuleSpec(R.CERT_MUST_STAPLE_UNSTAPLED, C_CERT_MANAGEMENT, _H,
+             "a must-staple certificate served without a stapled OCSP response"),
+    RuleSpec(R.CERT_NO_SCT, C_CERT_MANAGEMENT, _L, "a publicly trusted certificate without embedded SCTs"),
     RuleSpec(R.VULN_HEARTBLEED, C_PROHIBITED, _C, "vulnerable to Heartbleed"),
     RuleSpec(R.VULN_CCS_INJECTION, C_PROHIBITED, _C, "vulnerable to OpenSSL CCS injection"),
     RuleSpec(R.VULN_ROBOT, C_PROHIBITED, _H, "vulnerable to ROBOT"),
     RuleSpec(R.VULN_INSECURE_RENEGOTIATION, C_PROHIBITED, _H, "insecure renegotiation"),
     RuleSpec(R.VULN_COMPRESSION, C_PROHIBITED, _M, "TLS compression (CRIME)"),
     RuleSpec(R.VULN_NO_FALLBACK_SCSV, C_PROHIBITED, _L, "no TLS_FALLBACK_SCSV downgrade protection"),
+    RuleSpec(R.HSTS_MISSING, C_TRANSIT, _M, "an HTTPS endpoint without a valid HSTS header"),
+    RuleSpec(R.HSTS_SHORT_MAX_AGE, C_TRANSIT, _L, "an HSTS max-age below the profile's minimum (one year)"),
+    RuleSpec(R.HSTS_NO_SUBDOMAINS, C_TRANSIT, _L, "an HSTS header without includeSubDomains"),
+    RuleSpec(R.HSTS_INEFFECTIVE, C_TRANSIT, _M, "HSTS served behind a certificate that does not validate"),
 )
 # A declaration has no certificate and no vulnerability: only protocol, suite and key-exchange rules apply.
 _DECLARABLE = tuple(spec for spec in _SCANNER if spec.id.startswith("tls."))
@@ -72,6 +83,24 @@ _CLOUD = (
     RuleSpec(R.KMS_ROTATION_DISABLED, C_KMS, _M, "a customer-managed KMS key without automatic rotation"),
     RuleSpec(R.KMS_KEY_WEAK, C_ALGORITHMS, _M, "a KMS key spec below RSA-3072 or ECC-256"),
     RuleSpec(R.KMS_NO_REPLICA, C_KMS, _L, "a customer-managed KMS key without a cross-region replica"),
+    RuleSpec(R.AZURE_KEYVAULT_SOFT_DELETE_DISABLED, C_KEY_SETUP, _H, "a Key Vault without soft delete"),
+    RuleSpec(R.AZURE_KEYVAULT_PURGE_PROTECTION_DISABLED, C_KEY_SETUP, _M, "a Key Vault without purge protection"),
+    RuleSpec(R.AZURE_KEYVAULT_ROTATION_DISABLED, C_KEY_VAULT, _M, "a Key Vault key without automatic rotation"),
+    RuleSpec(R.AZURE_KEYVAULT_ROTATION_INTERVAL, C_LIFECYCLE, _L,
+             "a Key Vault key rotated less often than the profile's maximum interval"),
+    RuleSpec(R.AZURE_KEYVAULT_KEY_WEAK, C_ALGORITHMS, _M, "a Key Vault key below RSA-3072 or ECC-256"),
+    RuleSpec(R.AZURE_KEYVAULT_KEY_NO_EXPIRY, C_LIFECYCLE, _L, "a Key Vault key without an expiry date"),
+    RuleSpec(R.AZURE_KEYVAULT_KEY_EXPIRED, C_LIFECYCLE, _M, "an enabled Key Vault key past its expiry date"),
+    RuleSpec(R.GCP_KMS_ROTATION_DISABLED, C_CLOUD_KMS, _M, "a Cloud KMS symmetric key without a rotation period"),
+    RuleSpec(R.GCP_KMS_ROTATION_INTERVAL, C_LIFECYCLE, _L,
+             "a Cloud KMS key rotated less often than the profile's maximum interval"),
+    RuleSpec(R.GCP_KMS_KEY_WEAK, C_ALGORITHMS, _M, "a Cloud KMS key algorithm below RSA-3072 or ECC-256"),
+    RuleSpec(R.GCP_KMS_SINGLE_REGION, C_CLOUD_KMS, _L, "a Cloud KMS key in a single-region location"),
+    RuleSpec(R.GCP_CERT_SELF_MANAGED, C_CERT_MANAGEMENT, _M,
+             "a self-managed Compute SSL certificate (not renewed automatically)"),
+    RuleSpec(R.GCP_CERT_EXPIRED, C_CERT_MANAGEMENT, _H, "an expired Compute SSL certificate"),
+    RuleSpec(R.GCP_CERT_EXPIRING, C_CERT_MANAGEMENT, _M, "a Compute SSL certificate within the expiry warning window"),
+    RuleSpec(R.GCP_CERT_KEY_WEAK, C_ALGORITHMS, _M, "a Compute SSL certificate key below RSA-3072 or ECC-256"),
 )
 
 RULES: dict[str, RuleSpec] = {

@@ -457,7 +457,8 @@ class SslyzeScanner:
             if not trusted:
                 errors = {p.validation_error for p in deployment.path_validation_results if p.validation_error}
                 trust_error = "; ".join(sorted(str(e) for e in errors))[:200] or "no trusted path"
-            infos.append(_certificate_info(target, chain, trusted, trust_error))
+            infos.append(_certificate_info(target, chain, trusted, trust_error).model_copy(
+                update=_stapling_and_transparency(deployment, chain, self.settings.ca_file)))
         if jobs_in_order:  # _run_jobs: the default client's chain (sslyze's first job) comes first
             return tuple(infos)
         return tuple(_default_first(infos, result.connectivity_result))
@@ -606,6 +607,22 @@ def _default_first(infos: list[CertificateInfo], probing: Any) -> list[Certifica
         suite = probing.cipher_suite_supported
         hint = "EC" if "ECDSA" in suite else "DSA" if "DSS" in suite else "RSA"
     return sorted(infos, key=lambda c: (c.key_type != hint, c.key_type, c.key_bits or 0, c.fingerprint_sha256))
+
+
+def _stapling_and_transparency(deployment: Any, chain: list[Any], ca_file: Path | None) -> dict[str, Any]:
+    """What sslyze's certificate analysis says of OCSP must-staple, the stapled response and embedded SCTs, and
+    whether the chain validates against a public trust store (a --ca-file private CA does not count)."""
+    public = [p for p in deployment.path_validation_results
+              if ca_file is None or Path(p.trust_store.path) != Path(ca_file)]
+    publicly_trusted = any(p.was_validation_successful for p in public) or certs.chain_reaches_anchor(
+        chain, [certs.anchors_from(str(p.trust_store.path)) for p in public]
+    )
+    return {
+        "must_staple": bool(deployment.leaf_certificate_has_must_staple_extension),
+        "ocsp_stapled": deployment.ocsp_response is not None,
+        "sct_count": deployment.leaf_certificate_signed_certificate_timestamps_count,
+        "publicly_trusted": publicly_trusted,
+    }
 
 
 def _certificate_info(target: Target, chain: list[Any], trusted: bool, trust_error: str | None) -> CertificateInfo:
