@@ -111,6 +111,33 @@ class ScanError(Frozen):
     message: str
 
 
+class TrustVerdict(Frozen):
+    """Whether a served chain validates, and why not, in words an engineer can act on."""
+
+    verdict: Literal["trusted", "untrusted"]
+    reason: (
+        Literal[
+            "self_signed", "unknown_root", "incomplete_chain", "expired_in_chain", "not_yet_valid_in_chain",
+            "wrong_order", "bad_basic_constraints", "bad_key_usage", "signature_invalid", "other",
+        ]
+        | None
+    ) = Field(default=None, description="why the chain is untrusted; None when trusted")
+    detail: str = Field(default="", description="the reason in plain words")
+    ca: str | None = Field(
+        default=None, description="the CA certificate the reason is about: the unknown root or issuer, the missing, "
+        "expired or malformed intermediate"
+    )
+    aia_ca_issuers: tuple[str, ...] = Field(
+        default=(), description="the AIA CA Issuers URLs of the certificate whose issuer the server does not send"
+    )
+    completed_from: Literal["trust_store", "intermediates_file", "aia"] | None = Field(
+        default=None, description="where the certificate the server does not send was found"
+    )
+    served_in_order: bool | None = Field(
+        default=None, description="each served certificate is followed by its issuer (None: not determined)"
+    )
+
+
 class CertificateInfo(Frozen):
     """One certificate deployment (leaf plus chain) as the endpoint served it."""
 
@@ -140,6 +167,22 @@ class CertificateInfo(Frozen):
     publicly_trusted: bool | None = Field(
         default=None, description="the chain validates against a public trust store (not only against --ca-file)"
     )
+    trust: TrustVerdict | None = Field(default=None, description="the trust verdict and its reason")
+
+
+class DhGroup(Frozen):
+    """A finite-field DH group a server used for DHE, and how safe it is (probe/scan/dh.py)."""
+
+    name: str | None = Field(default=None, description="the standard group (ffdhe2048, modp_2048, dh_2048_256 ...)")
+    bits: int
+    prime_sha256: str = Field(description="SHA-256 of the prime's big-endian bytes: the group's fingerprint")
+    generator: str = Field(description="the generator, hexadecimal")
+    prime: bool = Field(description="the modulus passes the probable-prime test")
+    safe_prime: bool | None = Field(default=None, description="(p - 1) / 2 is prime too; None when p is composite")
+    subgroup: Literal["large", "small", "unknown"] = Field(
+        description="the generator's subgroup: large (proven), small (its order is 2^16-smooth), unknown"
+    )
+    generator_order: int | None = Field(default=None, description="the generator's order when it is small")
 
 
 class Vulnerabilities(Frozen):
@@ -184,6 +227,7 @@ class Observation(Frozen):
     cipher_preference: Literal["server", "client"] | None = None
     key_exchange_groups: tuple[str, ...] = ()
     dh_bits: int | None = None
+    dh_groups: tuple[DhGroup, ...] = Field(default=(), description="DH groups of the DHE suites accepted")
     certificates: tuple[CertificateInfo, ...] = ()
     client_auth: Literal["none", "optional", "required"] = "none"
     vulnerabilities: Vulnerabilities = Vulnerabilities()

@@ -1,0 +1,133 @@
+"""The standard finite-field Diffie-Hellman groups, by the names OpenSSL gives them.
+
+RFC 2409 and RFC 3526 (MODP) primes are 2^b - 2^(b-64) - 1 + 2^64 * (floor(2^(b-130) * pi) + X) and RFC 7919
+(FFDHE) primes are 2^b - 2^(b-64) + (floor(2^(b-130) * e) + X) * 2^64 - 1, both with generator 2 and safe
+(p = 2q + 1, q prime): they are computed here from the RFCs' constants X. RFC 5114's groups are not built from a
+formula and have a prime-order subgroup q: their p, g and q are the RFC's. tests/scan/test_dh.py checks every
+group against `openssl genpkey -genparam -pkeyopt group:NAME`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+__all__ = ["StandardGroup", "standard_groups"]
+
+_GUARD_BITS = 64
+
+
+@dataclass(frozen=True)
+class StandardGroup:
+    name: str  # OpenSSL's name (modp_2048, ffdhe2048, dh_2048_256, ...)
+    rfc: str
+    prime: int
+    generator: int
+    subgroup_order: int  # q: (p - 1) / 2 for the safe-prime groups, the RFC's q for RFC 5114
+
+
+def _atan_inverse(x: int, one: int) -> int:
+    """atan(1/x) in fixed point (`one` is 1.0)."""
+    total = term = one // x
+    square, k, sign = x * x, 1, -1
+    while term:
+        term //= square
+        total += sign * (term // (2 * k + 1))
+        sign, k = -sign, k + 1
+    return total
+
+
+def _pi_fixed(bits: int) -> int:
+    """floor(pi * 2^bits) (Machin's formula)."""
+    one = 1 << (bits + _GUARD_BITS)
+    return (16 * _atan_inverse(5, one) - 4 * _atan_inverse(239, one)) >> _GUARD_BITS
+
+
+def _e_fixed(bits: int) -> int:
+    """floor(e * 2^bits) (the series of 1/k!)."""
+    one = 1 << (bits + _GUARD_BITS)
+    total, term, k = 0, one, 1
+    while term:
+        total += term
+        term //= k
+        k += 1
+    return total >> _GUARD_BITS
+
+
+def _modp(bits: int, x: int) -> int:
+    return 2**bits - 2 ** (bits - 64) - 1 + 2**64 * (_pi_fixed(bits - 130) + x)
+
+
+def _ffdhe(bits: int, x: int) -> int:
+    return 2**bits - 2 ** (bits - 64) + (_e_fixed(bits - 130) + x) * 2**64 - 1
+
+
+_MODP = {  # bits: (RFC, X)
+    768: ("RFC 2409 group 1", 149686),
+    1024: ("RFC 2409 group 2", 129093),
+    1536: ("RFC 3526 group 5", 741804),
+    2048: ("RFC 3526 group 14", 124476),
+    3072: ("RFC 3526 group 15", 1690314),
+    4096: ("RFC 3526 group 16", 240904),
+    6144: ("RFC 3526 group 17", 929484),
+    8192: ("RFC 3526 group 18", 4743158),
+}
+_FFDHE = {2048: 560316, 3072: 2625351, 4096: 5736041, 6144: 15705020, 8192: 10965728}
+
+# RFC 5114 (sections 2.1-2.3): p, g, q.
+_RFC5114 = {
+    "dh_1024_160": (
+        "B10B8F96A080E01DDE92DE5EAE5D54EC52C99FBCFB06A3C69A6A9DCA52D23B616073E28675A23D189838EF1E2EE652C0"
+        "13ECB4AEA906112324975C3CD49B83BFACCBDD7D90C4BD7098488E9C219A73724EFFD6FAE5644738FAA31A4FF55BCCC0"
+        "A151AF5F0DC8B4BD45BF37DF365C1A65E68CFDA76D4DA708DF1FB2BC2E4A4371",
+        "A4D1CBD5C3FD34126765A442EFB99905F8104DD258AC507FD6406CFF14266D31266FEA1E5C41564B777E690F5504F213"
+        "160217B4B01B886A5E91547F9E2749F4D7FBD7D3B9A92EE1909D0D2263F80A76A6A24C087A091F531DBF0A0169B6A28A"
+        "D662A4D18E73AFA32D779D5918D08BC8858F4DCEF97C2A24855E6EEB22B3B2E5",
+        "F518AA8781A8DF278ABA4E7D64B7CB9D49462353",
+    ),
+    "dh_2048_224": (
+        "AD107E1E9123A9D0D660FAA79559C51FA20D64E5683B9FD1B54B1597B61D0A75E6FA141DF95A56DBAF9A3C407BA1DF15"
+        "EB3D688A309C180E1DE6B85A1274A0A66D3F8152AD6AC2129037C9EDEFDA4DF8D91E8FEF55B7394B7AD5B7D0B6C12207"
+        "C9F98D11ED34DBF6C6BA0B2C8BBC27BE6A00E0A0B9C49708B3BF8A317091883681286130BC8985DB1602E714415D9330"
+        "278273C7DE31EFDC7310F7121FD5A07415987D9ADC0A486DCDF93ACC44328387315D75E198C641A480CD86A1B9E587E8"
+        "BE60E69CC928B2B9C52172E413042E9B23F10B0E16E79763C9B53DCF4BA80A29E3FB73C16B8E75B97EF363E2FFA31F71"
+        "CF9DE5384E71B81C0AC4DFFE0C10E64F",
+        "AC4032EF4F2D9AE39DF30B5C8FFDAC506CDEBE7B89998CAF74866A08CFE4FFE3A6824A4E10B9A6F0DD921F01A70C4AFA"
+        "AB739D7700C29F52C57DB17C620A8652BE5E9001A8D66AD7C17669101999024AF4D027275AC1348BB8A762D0521BC98A"
+        "E247150422EA1ED409939D54DA7460CDB5F6C6B250717CBEF180EB34118E98D119529A45D6F834566E3025E316A330EF"
+        "BB77A86F0C1AB15B051AE3D428C8F8ACB70A8137150B8EEB10E183EDD19963DDD9E263E4770589EF6AA21E7F5F2FF381"
+        "B539CCE3409D13CD566AFBB48D6C019181E1BCFE94B30269EDFE72FE9B6AA4BD7B5A0F1C71CFFF4C19C418E1F6EC0179"
+        "81BC087F2A7065B384B890D3191F2BFA",
+        "801C0D34C58D93FE997177101F80535A4738CEBCBF389A99B36371EB",
+    ),
+    "dh_2048_256": (
+        "87A8E61DB4B6663CFFBBD19C651959998CEEF608660DD0F25D2CEED4435E3B00E00DF8F1D61957D4FAF7DF4561B2AA30"
+        "16C3D91134096FAA3BF4296D830E9A7C209E0C6497517ABD5A8A9D306BCF67ED91F9E6725B4758C022E0B1EF4275BF7B"
+        "6C5BFC11D45F9088B941F54EB1E59BB8BC39A0BF12307F5C4FDB70C581B23F76B63ACAE1CAA6B7902D52526735488A0E"
+        "F13C6D9A51BFA4AB3AD8347796524D8EF6A167B5A41825D967E144E5140564251CCACB83E6B486F6B3CA3F7971506026"
+        "C0B857F689962856DED4010ABD0BE621C3A3960A54E710C375F26375D7014103A4B54330C198AF126116D2276E11715F"
+        "693877FAD7EF09CADB094AE91E1A1597",
+        "3FB32C9B73134D0B2E77506660EDBD484CA7B18F21EF205407F4793A1A0BA12510DBC15077BE463FFF4FED4AAC0BB555"
+        "BE3A6C1B0C6B47B1BC3773BF7E8C6F62901228F8C28CBB18A55AE31341000A650196F931C77A57F2DDF463E5E9EC144B"
+        "777DE62AAAB8A8628AC376D282D6ED3864E67982428EBC831D14348F6F2F9193B5045AF2767164E1DFC967C1FB3F2E55"
+        "A4BD1BFFE83B9C80D052B985D182EA0ADB2A3B7313D3FE14C8484B1E052588B9B7D2BBD2DF016199ECD06E1557CD0915"
+        "B3353BBB64E0EC377FD028370DF92B52C7891428CDC67EB6184B523D1DB246C32F63078490F00EF8D647D148D4795451"
+        "5E2327CFEF98C582664B4C0F6CC41659",
+        "8CF83642A709A097B447997640129DA299B1A47D1EB3750BA308B0FE64F5FBD3",
+    ),
+}
+
+
+@cache
+def standard_groups() -> dict[int, StandardGroup]:
+    """Every standard group, keyed by its prime (computed once)."""
+    groups: list[StandardGroup] = []
+    for bits, (rfc, x) in _MODP.items():
+        p = _modp(bits, x)
+        groups.append(StandardGroup(f"modp_{bits}", rfc, p, 2, (p - 1) // 2))
+    for bits, x in _FFDHE.items():
+        p = _ffdhe(bits, x)
+        groups.append(StandardGroup(f"ffdhe{bits}", "RFC 7919", p, 2, (p - 1) // 2))
+    for name, (p_hex, g_hex, q_hex) in _RFC5114.items():
+        groups.append(StandardGroup(name, "RFC 5114", int(p_hex, 16), int(g_hex, 16), int(q_hex, 16)))
+    return {group.prime: group for group in groups}
