@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -136,8 +137,9 @@ def _policy_ref(profile_slug: str) -> tuple[PolicyRef, tuple[str, ...]]:
         return PolicyRef(id=profile_slug.upper(), profile=profile_slug), ()
 
 
-def render_report(store: Store, sweep_id: int, fmt: OutputFormat) -> str | bytes:
-    """One stored sweep, its endpoints and its resources, in `fmt` (text, or bytes for parquet)."""
+def render_report(store: Store, sweep_id: int, fmt: OutputFormat, *, width: int = 150) -> str | bytes:
+    """One stored sweep, its endpoints and its resources, in `fmt` (text, or bytes for parquet); a table is
+    `width` columns wide."""
     record = store.sweep(sweep_id)
     items: list[Result] = [*store.results(sweep_id), *store.resources(sweep_id)]
     policy, rules = _policy_ref(record.profile)
@@ -149,6 +151,7 @@ def render_report(store: Store, sweep_id: int, fmt: OutputFormat) -> str | bytes
         rules=rules,
         title=f"tlsprobe report: {record.label}",
         subtitle=f"sweep {record.id} · label {record.label} · {policy.id} ({policy.profile}) · {record.state}",
+        width=width,
     )
     return render_output(fmt, items, context)
 
@@ -161,14 +164,15 @@ def report_command(
     label: Annotated[str | None, typer.Option("--label", help="Latest sweep of this label.")] = None,
     lock_timeout: LockTimeoutOpt = 30.0,
 ) -> None:
-    """A stored sweep as SARIF, JUnit, HTML, Markdown, CSV, Parquet or JSON."""
+    """A stored sweep, endpoints and resources, as SARIF, JUnit, HTML, Markdown, CSV, Parquet, JSON or a table."""
     db = db or default_db()
     with _opened(db, lock_timeout) as store:
         try:
             sweep_id = sweep if sweep is not None else (store.latest(label) or store.latest(label, state=None))
             if sweep_id is None:
                 fail(f"no sweeps in {db}")
-            content = render_report(store, sweep_id, format)
+            width = stderr.width if output is None and sys.stdout.isatty() else 150  # as scan's table
+            content = render_report(store, sweep_id, format, width=width)
         except TlsProbeError as exc:
             fail_from(exc)
     write_output(content, output)
