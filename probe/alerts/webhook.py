@@ -69,13 +69,17 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _counts(message: AlertMessage) -> str:
+    counts = f"{message.endpoints} endpoints, {message.errors} errored"
+    return counts + (f", {message.resources} resources" if message.resources else "")
+
+
 def slack_body(message: AlertMessage) -> dict[str, Any]:
     """A Slack-compatible body: `text` (the fallback) and `blocks`."""
     lines = [_slack_escape(line) for line in _lines(message)]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": clean_text(message.title)[:150]}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text":
-                                           f"{message.endpoints} endpoints, {message.errors} errored"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _counts(message)}]},
     ]
     chunk: list[str] = []
     for line in lines:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 
 import pytest
 
 from probe.alerts import AlertMessage, WebhookAlerter, build_alert, redact_url
+from probe.alerts.webhook import json_body, slack_body
 from probe.diff import diff_sweeps
 from probe.errors import AlertError, InputError
-from probe.models import Severity
+from probe.models import EndpointResult, ResourceResult, Severity
 from tests.alerts.server import webhook_server
+from tests.report.factories import ACM_ARN, KMS_ARN, resource_result
 from tests.store.factory import MODERN, finding, ok
 
 TOKEN = "T0KEN-s3cr3t-9f8e7d"
@@ -111,3 +114,22 @@ def test_redaction_and_validation() -> None:
         WebhookAlerter(f"ftp://example.test/{TOKEN}")
     assert TOKEN not in str(caught.value)
     assert TOKEN not in repr(WebhookAlerter(f"https://example.test/{TOKEN}"))
+
+
+def test_alert_names_resources_by_their_id() -> None:
+    old_key = resource_result("kms-key", KMS_ARN, None)
+    new_key = resource_result("kms-key", KMS_ARN, None,
+                              finding("kms.rotation_disabled", Severity.MEDIUM, "automatic key rotation is disabled"))
+    expired = resource_result("acm-certificate", ACM_ARN, "api.example.com",
+                              finding("acm.expired", Severity.HIGH, "certificate expired 3 day(s) ago"))
+    new: list[EndpointResult | ResourceResult] = [ok("a.test"), new_key, expired]
+    diff = diff_sweeps([ok("a.test")], [ok("a.test")], old_resources=[old_key], new_resources=[new_key, expired])
+    message = build_alert(diff, new, alert_on="finding", sweep_id=3, label="cloud")
+    assert message is not None and (message.endpoints, message.errors, message.resources) == (1, 0, 2)
+    assert [(r.endpoint, r.rule) for r in message.regressions] == [(KMS_ARN, "kms.rotation_disabled")]
+    assert [(f.endpoint, f.rule) for f in message.new_findings] == [(ACM_ARN, "acm.expired")]  # appeared
+    body = slack_body(message)
+    assert "1 endpoints, 0 errored, 2 resources" in json.dumps(body)
+    sections = "\n".join(b["text"]["text"] for b in body["blocks"] if b["type"] == "section")
+    assert f"{KMS_ARN}: new finding on kms-key" in sections and ".invalid" not in sections
+    assert json_body(message)["resources"] == 2
