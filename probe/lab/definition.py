@@ -41,9 +41,12 @@ class CertDef(_Strict):
 
 
 class ServerDef(_Strict):
-    """How the endpoint's server is configured. `ciphers` is an OpenSSL cipher string for TLS <= 1.2."""
+    """How the endpoint's server is configured. `ciphers` is an OpenSSL cipher string for TLS <= 1.2.
 
-    kind: Literal["tls", "plain_http", "tarpit"] = "tls"
+    `https` is a `tls` server that picks http/1.1 by ALPN and answers `GET` with `http_headers`, or hangs after
+    the handshake (`http_response: hang`)."""
+
+    kind: Literal["tls", "https", "plain_http", "tarpit"] = "tls"
     min_version: TlsVersionName = "TLSv1.2"
     max_version: TlsVersionName = "TLSv1.3"
     ciphers: str = "ECDHE+AESGCM"
@@ -60,6 +63,21 @@ class ServerDef(_Strict):
         description="reset a connection whose first TLS record length (bytes) is in [low, high], as F5 devices "
         "did with 256-511 byte ClientHellos (RFC 7685)",
     )
+    http_headers: tuple[str, ...] = Field(
+        default=(), description="https: response header lines 'Name: value', in order"
+    )
+    http_response: Literal["answer", "hang"] = Field(
+        default="answer", description="https: answer GET /, or read the request and never answer"
+    )
+
+    @model_validator(mode="after")
+    def _http_settings_are_for_https(self) -> ServerDef:
+        if self.kind != "https" and (self.http_headers or self.http_response != "answer"):
+            raise ValueError("http_headers and http_response are settings of kind https")
+        bad = [line for line in self.http_headers if ":" not in line or not line.split(":", 1)[0].strip()]
+        if bad:
+            raise ValueError(f"http_headers: not 'Name: value': {bad}")
+        return self
 
 
 class ExpectedFinding(_Strict):
@@ -68,17 +86,35 @@ class ExpectedFinding(_Strict):
     about: str | None = Field(default=None, description="what the finding is about (version, family, cert)")
 
 
+class ExpectedHsts(_Strict):
+    """The Strict-Transport-Security header a scan must read (its raw value is the truth's first one)."""
+
+    max_age: int | None = Field(description="None: the header is not valid and browsers ignore it")
+    include_subdomains: bool = False
+    preload: bool = False
+
+
+class ExpectedHttp(_Strict):
+    """What the GET / of an HTTPS endpoint must give (the `http` block of the report)."""
+
+    status: int | None = None
+    hsts: ExpectedHsts | None = None
+    error: str | None = Field(default=None, description="the kind of http.error, e.g. timeout")
+
+
 class Expect(_Strict):
-    """Either an error kind (the endpoint cannot be scanned) or the exact findings of the default profile."""
+    """Either an error kind (the endpoint cannot be scanned) or the exact findings of the default profile, and
+    the `http` block (None: the scan makes no HTTP request)."""
 
     error: ErrorKind | None = None
     findings: tuple[ExpectedFinding, ...] = ()
     client_auth: Literal["none", "optional", "required"] = "none"
+    http: ExpectedHttp | None = None
 
     @model_validator(mode="after")
     def _error_excludes_findings(self) -> Expect:
-        if self.error is not None and self.findings:
-            raise ValueError("an endpoint expected to error has no findings")
+        if self.error is not None and (self.findings or self.http is not None):
+            raise ValueError("an endpoint expected to error has no findings and no http block")
         return self
 
 

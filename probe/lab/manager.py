@@ -51,7 +51,7 @@ class EndpointState(BaseModel):
     host: str
     address: str
     port: int
-    kind: Literal["tls", "plain_http", "tarpit"]
+    kind: Literal["tls", "https", "plain_http", "tarpit"]
     description: str = ""
     pid: int
     spec_file: str
@@ -218,7 +218,8 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
     """Certificates, DH params, OpenSSL config and the server spec of one endpoint; its ground truth."""
     server = endpoint.server
     certs: list[CertTruth] = []
-    if server.kind == "tls":
+    tls = server.kind in ("tls", "https")
+    if tls:
         for index, cert_def in enumerate(server.certificates):
             issued = issue_leaf(ca, cert_def, endpoint.host, dirs["certs"] / f"{endpoint.name}-{index}", keys)
             certs.append(
@@ -232,7 +233,7 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
                 )
             )
     dh_file: Path | None = None
-    if server.kind == "tls" and server.dh_group:
+    if tls and server.dh_group:
         dh_file = dirs["certs"] / f"dh-{server.dh_group}.pem"
         if not dh_file.exists():
             write_dh_params(server.dh_group, dh_file)
@@ -243,7 +244,7 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
     run = dirs["run"]
     spec_file, ready_file = run / f"{endpoint.name}.json", run / f"{endpoint.name}.ready"
     conf_file: Path | None = None
-    if server.kind == "tls":
+    if tls:
         conf_file = run / f"{endpoint.name}.cnf"
         conf_file.write_text(_openssl_conf(endpoint), encoding="utf-8")
     spec = {
@@ -260,6 +261,9 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
         "certificates": [{"cert": c.cert_file, "key": c.key_file} for c in certs],
         "cipher_preference": server.cipher_preference,
         "reset_hello_sizes": server.reset_hello_sizes,
+        "alpn": list(truth.http.alpn) if truth is not None and truth.http is not None else None,
+        "http_headers": list(server.http_headers),
+        "http_response": server.http_response,
     }
     spec_file.write_text(json.dumps(spec, indent=2), encoding="utf-8")
     return _Prepared(

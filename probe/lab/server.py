@@ -1,7 +1,8 @@
 """One lab endpoint as its own process: `python -m probe.lab.server SPEC.json`.
 
-Kinds: `tls` (Python ssl, answers one HTTP request after the handshake), `plain_http` (HTTP on a TLS
-port), `tarpit` (accepts TCP, never answers). Binds the spec's 127.x address and port (0 = free port),
+Kinds: `tls` (Python ssl, answers one HTTP request after the handshake), `https` (the same, picking http/1.1
+by ALPN and answering with the spec's header lines, or reading the request and never answering), `plain_http`
+(HTTP on a TLS port), `tarpit` (accepts TCP, never answers). Binds the spec's 127.x address and port (0 = free port),
 then writes `ready_file` ({"port", "pid"}) and serves until killed. Failed handshakes are silent.
 """
 
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,15 @@ TARPIT_HOLD_S = 600.0
 MAX_CONNECTIONS = 256
 
 
-def http_response(status: str, body: str) -> bytes:
-    """A minimal HTTP/1.1 response that closes the connection."""
+def http_response(status: str, body: str, headers: Sequence[str] = ()) -> bytes:
+    """A minimal HTTP/1.1 response that closes the connection, with extra header lines ("Name: value")."""
     payload = body.encode()
+    extra = "".join(f"{line}\r\n" for line in headers)
     head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n"
+        f"{extra}\r\n"
     )
-    return head.encode() + payload
+    return head.encode("latin-1") + payload
 
 
 def build_context(spec: dict[str, Any]) -> ssl.SSLContext:
@@ -62,6 +65,8 @@ def build_context(spec: dict[str, Any]) -> ssl.SSLContext:
     if spec.get("client_ca"):
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(spec["client_ca"])
+    if spec.get("alpn"):
+        ctx.set_alpn_protocols(spec["alpn"])
     return ctx
 
 
@@ -110,6 +115,22 @@ def serve_tls(conn: socket.socket, ctx: ssl.SSLContext, reset_sizes: tuple[int, 
             tls.unwrap()
 
 
+def serve_https(conn: socket.socket, ctx: ssl.SSLContext, headers: Sequence[str], hang: bool) -> None:
+    """Answer GET with the configured header lines; or, hanging, read the request and never answer (the client
+    gives up, or the I/O timeout ends the connection)."""
+    with ctx.wrap_socket(conn, server_side=True) as tls:
+        request = _read_request(tls)
+        if not request:
+            return
+        if hang:
+            while tls.recv(4096):
+                pass
+            return
+        tls.sendall(http_response("200 OK", "tlsprobe lab\n", headers))
+        with contextlib.suppress(OSError, ValueError):
+            tls.unwrap()
+
+
 def serve_plain_http(conn: socket.socket) -> None:
     """Answer HTTP requests with 200; anything else (a TLS ClientHello) at once with 400, as web servers do."""
     first = conn.recv(4096)
@@ -151,6 +172,11 @@ def make_handler(spec: dict[str, Any]) -> Callable[[socket.socket], None]:
         sizes = spec.get("reset_hello_sizes")
         window = (int(sizes[0]), int(sizes[1])) if sizes else None
         return lambda conn: serve_tls(conn, ctx, window)
+    if kind == "https":
+        https_ctx = build_context(spec)
+        headers = tuple(spec.get("http_headers") or ())
+        hang = spec.get("http_response") == "hang"
+        return lambda conn: serve_https(conn, https_ctx, headers, hang)
     if kind == "plain_http":
         return serve_plain_http
     if kind == "tarpit":

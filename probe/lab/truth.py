@@ -38,6 +38,23 @@ class CertTruth(BaseModel):
     trusted_with_lab_ca: bool
 
 
+class HttpTruth(BaseModel):
+    """How an `https` endpoint answers HTTP: the ALPN it picks, the header lines it sends, whether it hangs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alpn: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]
+    hangs: bool
+
+    def header_values(self, name: str) -> tuple[str, ...]:
+        """The values of every header `name` (any case), in the order sent."""
+        return tuple(value for key, value in self.headers if key.lower() == name.lower())
+
+
+HTTPS_ALPN = ("http/1.1",)
+
+
 class EndpointTruth(BaseModel):
     """The configured behaviour of a TLS endpoint, in the units of an Observation."""
 
@@ -50,6 +67,7 @@ class EndpointTruth(BaseModel):
     dh_bits: int | None
     client_auth: Literal["none", "optional", "required"]
     certificates: tuple[CertTruth, ...]
+    http: HttpTruth | None = None
 
 
 @cache
@@ -89,7 +107,7 @@ def cert_truth(
 def endpoint_truth(endpoint: EndpointDef, certificates: tuple[CertTruth, ...]) -> EndpointTruth | None:
     """Ground truth of a TLS endpoint from its configuration; None for plain-HTTP and tarpit endpoints."""
     server = endpoint.server
-    if server.kind != "tls":
+    if server.kind not in ("tls", "https"):
         return None
     versions = accepted_versions(server.min_version, server.max_version)
     suites = accepted_suites(
@@ -111,4 +129,15 @@ def endpoint_truth(endpoint: EndpointDef, certificates: tuple[CertTruth, ...]) -
         dh_bits=DH_GROUP_BITS.get(server.dh_group) if (server.dh_group and uses_dh) else None,
         client_auth=server.client_auth,
         certificates=certificates,
+        http=http_truth(endpoint),
     )
+
+
+def http_truth(endpoint: EndpointDef) -> HttpTruth | None:
+    """How an `https` endpoint answers HTTP, from its configuration; None for the other kinds."""
+    server = endpoint.server
+    if server.kind != "https":
+        return None
+    lines = (line.split(":", 1) for line in server.http_headers)
+    headers = tuple((name.strip(), value.strip()) for name, value in lines)
+    return HttpTruth(alpn=HTTPS_ALPN, headers=headers, hangs=server.http_response == "hang")

@@ -32,6 +32,10 @@ RULE_IDS = {
     "vuln.insecure_renegotiation",
     "vuln.compression",
     "vuln.no_fallback_scsv",
+    "http.hsts.missing",
+    "http.hsts.short_max_age",
+    "http.hsts.no_subdomains",
+    "http.hsts.ineffective",
 }
 REQUIRED = {
     "tls13-ecdsa",
