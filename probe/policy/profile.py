@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Self
@@ -16,10 +17,12 @@ from probe.policy import rule_ids as R
 from probe.policy.suites import PROHIBITED_FAMILIES
 
 __all__ = [
+    "AwsPostureSettings",
     "CertificateSettings",
     "CipherSettings",
     "HstsSettings",
     "KeySettings",
+    "PolicyClause",
     "Profile",
     "ProtocolSettings",
     "RuleText",
@@ -142,6 +145,41 @@ class HstsSettings(Frozen):
     ineffective_severity: Severity | None = Severity.MEDIUM
 
 
+# Names or descriptions of SSM parameters that look like secrets (regular expressions, case-insensitive).
+DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
+    r"passw(or)?d", r"secret", r"token", r"api[-_.]?key", r"private[-_.]?key", r"credential",
+    r"conn(ection)?[-_.]?str(ing)?",
+)
+
+
+class AwsPostureSettings(Frozen):
+    """The AWS estate's encryption posture (probe/policy/aws_posture.py)."""
+
+    secret_patterns: tuple[str, ...] = Field(
+        default=DEFAULT_SECRET_PATTERNS, description="regular expressions (case-insensitive) over an SSM parameter's "
+        "name and description: a match stored as String is aws.ssm.secret_as_string")
+    max_secret_rotation_days: int = Field(default=90, gt=0, description="longer: aws.secrets.rotation_interval")
+
+    @field_validator("secret_patterns")
+    @classmethod
+    def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"secret pattern {pattern!r}: {exc}") from None
+        return patterns
+
+
+class PolicyClause(Frozen):
+    """One clause of the policy text (a numbered heading): the coverage matrix has a row for each."""
+
+    id: str = Field(pattern=r"^\d+(\.\d+)*$", description='the heading\'s number, e.g. "3.2.1.2"')
+    title: str = Field(min_length=1)
+    not_checked: str | None = Field(default=None, description="what of the clause tlsprobe cannot check from the "
+                                    "APIs it reads, and why (all of it when no rule enforces the clause)")
+
+
 class Profile(Frozen):
     """One policy profile. Thresholds live here, never in code."""
 
@@ -158,6 +196,17 @@ class Profile(Frozen):
     hsts: HstsSettings | None = Field(default=None, description="HSTS rules of HTTPS endpoints; absent = not judged")
     vulnerabilities: dict[str, Severity | None] = Field(description="rule severity per vulnerability, null = off")
     rules: dict[str, RuleText]
+    aws: AwsPostureSettings = AwsPostureSettings()
+    clauses: tuple[PolicyClause, ...] = Field(default=(), description="the policy's clauses, for the coverage matrix")
+
+    @field_validator("clauses")
+    @classmethod
+    def _unique_clauses(cls, clauses: tuple[PolicyClause, ...]) -> tuple[PolicyClause, ...]:
+        seen = [c.id for c in clauses]
+        twice = sorted({c for c in seen if seen.count(c) > 1})
+        if twice:
+            raise ValueError(f"clauses listed twice: {', '.join(twice)}")
+        return clauses
 
     @field_validator("vulnerabilities")
     @classmethod

@@ -25,6 +25,14 @@ C_LIFECYCLE = "OP-POL-001 3.2.1.3"
 C_KEY_VAULT = "OP-POL-001 3.2.2.2"
 C_CLOUD_KMS = "OP-POL-001 3.2.2.3"
 C_KEY_SETUP = "OP-POL-001 3.2.4"
+C_APPLICATION_DATA = "OP-POL-001 3.1.1.2"
+C_AWS_SERVICES = "OP-POL-001 3.1.2.1"
+C_CMK = "OP-POL-001 3.2.1.2"
+C_KEY_ACCESS = "OP-POL-001 3.2.1.4"
+C_AUDIT = "OP-POL-001 3.2.3.4"
+C_SECRETS = "OP-POL-001 3.3.1.1"
+C_DEFAULT_ENCRYPTION = "OP-POL-001 3.4.1.1"
+C_KEY_USAGE = "OP-POL-001 3.4.2.2"
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,45 @@ _CLOUD = (
     RuleSpec(R.GCP_CERT_KEY_WEAK, C_ALGORITHMS, _M, "a Compute SSL certificate key below RSA-3072 or ECC-256"),
 )
 
+# The AWS estate's encryption posture (probe/policy/aws_posture.py). `no_cmk` rules apply to resources tagged
+# sensitive (--sensitive-tag); an AWS-managed key passes for the rest, as 3.2.2.1 asks.
+_AWS_POSTURE = (
+    RuleSpec(R.AWS_S3_NO_CMK, C_CMK, _H, "a sensitive S3 bucket not encrypted with a customer-managed KMS key"),
+    RuleSpec(R.AWS_S3_BUCKET_KEY_DISABLED, C_KEY_USAGE, _L, "an SSE-KMS bucket without an S3 Bucket Key"),
+    RuleSpec(R.AWS_S3_TLS_NOT_REQUIRED, C_TRANSIT, _M,
+             "an S3 bucket whose policy does not deny requests without TLS (aws:SecureTransport)"),
+    RuleSpec(R.AWS_S3_TLS_VERSION_BELOW_MINIMUM, C_PROHIBITED, _M,
+             "an S3 bucket policy whose s3:TlsVersion condition admits TLS below 1.2"),
+    RuleSpec(R.AWS_EBS_DEFAULT_ENCRYPTION_OFF, C_DEFAULT_ENCRYPTION, _M,
+             "a region where EBS encryption by default is off"),
+    RuleSpec(R.AWS_EBS_VOLUME_UNENCRYPTED, C_AWS_SERVICES, _H, "an unencrypted EBS volume"),
+    RuleSpec(R.AWS_EBS_SNAPSHOT_UNENCRYPTED, C_AWS_SERVICES, _H, "an unencrypted EBS snapshot"),
+    RuleSpec(R.AWS_EBS_NO_CMK, C_CMK, _H, "a sensitive EBS volume or snapshot without a customer-managed key"),
+    RuleSpec(R.AWS_RDS_UNENCRYPTED, C_TRANSIT, _H, "an RDS instance or Aurora cluster with unencrypted storage"),
+    RuleSpec(R.AWS_RDS_NO_CMK, C_CMK, _H, "a sensitive RDS instance or cluster without a customer-managed key"),
+    RuleSpec(R.AWS_EFS_UNENCRYPTED, C_APPLICATION_DATA, _H, "an EFS file system not encrypted at rest"),
+    RuleSpec(R.AWS_EFS_NO_CMK, C_CMK, _H, "a sensitive EFS file system without a customer-managed key"),
+    RuleSpec(R.AWS_BACKUP_NO_CMK, C_CMK, _H, "a sensitive AWS Backup vault without a customer-managed key"),
+    RuleSpec(R.AWS_SECRETS_NO_CMK, C_CMK, _H, "a sensitive secret encrypted with the default aws/secretsmanager key"),
+    RuleSpec(R.AWS_SECRETS_ROTATION_DISABLED, C_SECRETS, _M, "a secret without automatic rotation"),
+    RuleSpec(R.AWS_SECRETS_ROTATION_INTERVAL, C_SECRETS, _L,
+             "a secret rotated less often than the profile's maximum interval"),
+    RuleSpec(R.AWS_SSM_SECRET_AS_STRING, C_APPLICATION_DATA, _H,
+             "a parameter that looks like a secret stored as a String, not a SecureString"),
+    RuleSpec(R.AWS_KMS_POLICY_WILDCARD_PRINCIPAL, C_KEY_ACCESS, _C,
+             'a key policy granting kms:* or decryption to "Principal": "*" without a condition'),
+    RuleSpec(R.AWS_KMS_SENSITIVE_NO_REPLICA, C_KMS, _M, "a sensitive customer-managed key without a multi-Region "
+             "replica"),
+    RuleSpec(R.AWS_KMS_KEY_UNUSABLE_IN_USE, C_LIFECYCLE, _H,
+             "a key disabled or pending deletion while a resource still uses it"),
+    RuleSpec(R.AWS_KMS_KEY_UNKNOWN, C_CMK, _I,
+             "a sensitive resource whose key is not in the inventory (customer-managed or not is unknown)"),
+    RuleSpec(R.AWS_CLOUDTRAIL_NO_MULTI_REGION_TRAIL, C_AUDIT, _H, "an account without a logging multi-Region trail"),
+    RuleSpec(R.AWS_CLOUDTRAIL_NOT_LOGGING, C_AUDIT, _H, "a CloudTrail trail that is not logging"),
+    RuleSpec(R.AWS_CLOUDTRAIL_NO_LOG_VALIDATION, C_AUDIT, _M, "a trail without log file validation"),
+    RuleSpec(R.AWS_CLOUDTRAIL_NOT_ENCRYPTED, C_AUDIT, _M, "a trail whose logs are not encrypted with a KMS key"),
+)
+
 RULES: dict[str, RuleSpec] = {
     spec.id: spec
     for spec in (
@@ -110,6 +157,7 @@ RULES: dict[str, RuleSpec] = {
         *(RuleSpec(f"declared.{s.id}", s.clause, s.severity, f"the declared policy allows {s.title}")
           for s in _DECLARABLE),
         *_CLOUD,
+        *_AWS_POSTURE,
     )
 }
 

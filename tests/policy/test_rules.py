@@ -15,7 +15,7 @@ from probe.policy import list_profiles, load_profile
 from probe.policy import rule_ids as R
 from probe.policy.rules import RULES
 
-RULE_ID = re.compile(r"^(tls|cert|vuln|declared|drift|acm|kms)\.[a-z0-9_]+(\.[a-z0-9_]+)*$")
+RULE_ID = re.compile(r"^(tls|cert|vuln|declared|drift|acm|kms|aws)\.[a-z0-9_]+(\.[a-z0-9_]+)*$")
 PACKAGE = Path(probe.__file__).parent
 
 
