@@ -1,4 +1,6 @@
-"""Certificates for the hostile lab: hostile strings (invalid UTF-8 included), huge chains, extreme dates.
+"""Certificates for the hostile lab: hostile strings (invalid UTF-8 included), huge chains, extreme dates, and the
+chains of common deployment faults (self-signed, unknown root, incomplete, out of order, expired intermediate, a CA
+without basicConstraints) with what a scan must say of each (`Chain`).
 
 cryptography only writes valid strings, so invalid UTF-8 is made by patching a same-length placeholder in
 the DER of the to-be-signed part and signing that again with the issuer's key.
@@ -8,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from probe.lab.certs import LabCA
 
@@ -35,7 +39,8 @@ def _key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _write(der: bytes, key: ec.EllipticCurvePrivateKey, prefix: Path, extra_pem: bytes = b"") -> tuple[Path, Path]:
+def _write(der: bytes, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, prefix: Path,
+           extra_pem: bytes = b"") -> tuple[Path, Path]:
     """Write `<prefix>.pem` (the leaf, then `extra_pem`) and `<prefix>.key`."""
     cert_path, key_path = prefix.with_suffix(".pem"), prefix.with_suffix(".key")
     cert_path.write_bytes(_der_to_pem(der) + extra_pem)
@@ -64,7 +69,8 @@ def _alt_names(names: tuple[str, ...]) -> x509.SubjectAlternativeName:
     return x509.SubjectAlternativeName(general)
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, not_before: dt.datetime,
+def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+             not_before: dt.datetime,
              not_after: dt.datetime, sans: tuple[str, ...]) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
@@ -86,9 +92,10 @@ def _now() -> dt.datetime:
 
 def issue_plain(ca: LabCA, host: str, prefix: Path, *, sans: tuple[str, ...] = (),
                 not_before: dt.datetime | None = None, not_after: dt.datetime | None = None,
-                extra_pem: bytes = b"") -> tuple[Path, Path]:
-    """A P-256 leaf for `host` from the lab CA (dates default to yesterday .. in a year)."""
-    key = _key()
+                extra_pem: bytes = b"", key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | None = None,
+                ) -> tuple[Path, Path]:
+    """A leaf for `host` from the lab CA (P-256 unless `key` is given; dates default to yesterday .. in a year)."""
+    key = key or _key()
     now = _now()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     builder = _builder(name, ca.cert.subject, key, not_before or now - dt.timedelta(days=1),
@@ -188,3 +195,124 @@ def _certificate_der(tbs: bytes, algorithm: bytes, signature: bytes) -> bytes:
     bit_string = b"\x00" + signature
     body = tbs + algorithm + b"\x03" + _der_length(len(bit_string)) + bit_string
     return b"\x30" + _der_length(len(body)) + body
+
+
+# -- chains of common deployment faults ---------------------------------------------------------------------------
+
+ChainKind = Literal[
+    "self_signed", "unknown_root", "incomplete_chain", "wrong_order", "expired_intermediate", "no_basic_constraints",
+]
+Signer = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A leaf and the chain a server sends with it, and what a scan trusting the lab root must say of it."""
+
+    served: tuple[x509.Certificate, ...]  # leaf first, in the order the server sends them
+    key: Signer  # the leaf's key
+    reason: str | None  # the trust verdict's reason (None: trusted)
+    ca: str | None  # the CA certificate the reason names
+    in_order: bool  # each served certificate comes before its issuer
+    missing: x509.Certificate | None = None  # the intermediate the server leaves out
+    aia_url: str | None = None  # the leaf's AIA CA Issuers URL
+
+    @property
+    def pem(self) -> bytes:
+        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.served)
+
+
+def _lab_name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tlsprobe lab"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def make_ca_cert(common_name: str, issuer: tuple[x509.Certificate, Signer] | None, *,
+                 basic_constraints: bool = True, not_before: dt.datetime | None = None,
+                 not_after: dt.datetime | None = None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A P-256 CA certificate: a root when `issuer` is None, else an intermediate issued by it."""
+    key = _key()
+    now = _now()
+    name = _lab_name(common_name)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer[0].subject if issuer else name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - dt.timedelta(days=30))
+        .not_valid_after(not_after or now + dt.timedelta(days=730))
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if basic_constraints:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[1].public_key()), critical=False)
+    return builder.sign(issuer[1] if issuer else key, hashes.SHA256()), key
+
+
+def make_leaf(host: str, issuer: tuple[x509.Certificate, Signer], *, sans: tuple[str, ...] = (),
+              aia_url: str | None = None, key: Signer | None = None) -> tuple[x509.Certificate, Signer]:
+    """A server certificate for `host` issued by `issuer` (P-256 unless `key` is given), with an AIA CA Issuers
+    URL when `aia_url` is set."""
+    key = key or _key()
+    now = _now()
+    builder = _builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]), issuer[0].subject, key,
+                       now - dt.timedelta(days=1), now + dt.timedelta(days=365), sans or (host,))
+    builder = builder.add_extension(
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[1].public_key()), critical=False)
+    if aia_url:
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(aia_url))]), critical=False)
+    return builder.sign(issuer[1], hashes.SHA256()), key
+
+
+def fault_chain(kind: ChainKind, root: tuple[x509.Certificate, Signer], host: str, *,
+                aia_url: str | None = None) -> Chain:
+    """The served chain of one deployment fault, under the lab root `root` (the trust anchor of the scan)."""
+    now = _now()
+    if kind == "self_signed":
+        own = _key()
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+        cert = _builder(name, name, own, now - dt.timedelta(days=1), now + dt.timedelta(days=365), (host,)).sign(
+            own, hashes.SHA256())
+        return Chain((cert,), own, "self_signed", cert.subject.rfc4514_string(), True)
+    if kind == "unknown_root":
+        other_root = make_ca_cert("tlsprobe other root CA", None)
+        other_intermediate = make_ca_cert("tlsprobe other intermediate CA", other_root)
+        leaf, key = make_leaf(host, other_intermediate)
+        return Chain((leaf, other_intermediate[0], other_root[0]), key, "unknown_root",
+                     other_root[0].subject.rfc4514_string(), True)
+    if kind == "incomplete_chain":
+        intermediate = make_ca_cert("tlsprobe lab intermediate CA", root)
+        leaf, key = make_leaf(host, intermediate, aia_url=aia_url)
+        return Chain((leaf,), key, "incomplete_chain", intermediate[0].subject.rfc4514_string(), True,
+                     missing=intermediate[0], aia_url=aia_url)
+    if kind == "wrong_order":
+        policy = make_ca_cert("tlsprobe lab policy CA", root)
+        issuing = make_ca_cert("tlsprobe lab issuing CA", policy)
+        leaf, key = make_leaf(host, issuing)
+        return Chain((leaf, policy[0], issuing[0]), key, None, None, False)
+    if kind == "expired_intermediate":
+        expired = make_ca_cert("tlsprobe lab expired intermediate CA", root, not_before=now - dt.timedelta(days=400),
+                               not_after=now - dt.timedelta(days=2))
+        leaf, key = make_leaf(host, expired)
+        return Chain((leaf, expired[0]), key, "expired_in_chain", expired[0].subject.rfc4514_string(), True)
+    if kind == "no_basic_constraints":
+        unmarked = make_ca_cert("tlsprobe lab CA without basicConstraints", root, basic_constraints=False)
+        leaf, key = make_leaf(host, unmarked)
+        return Chain((leaf, unmarked[0]), key, "bad_basic_constraints", unmarked[0].subject.rfc4514_string(), True)
+    raise ValueError(f"unknown chain kind {kind!r}")
+
+
+def write_chain(chain: Chain, prefix: Path) -> tuple[Path, Path]:
+    """`<prefix>.pem` (the served chain, in its order) and `<prefix>.key`."""
+    return _write(chain.served[0].public_bytes(serialization.Encoding.DER), chain.key, prefix,
+                  b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain.served[1:]))
+
+
+def thousand_sans(host: str, count: int = 1000) -> tuple[str, ...]:
+    """`host` and `count` more names under it: a certificate message of some 40 KB, several TLS records."""
+    return (host, *(f"name-{i:04d}.{host}" for i in range(count)))

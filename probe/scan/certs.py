@@ -149,28 +149,62 @@ def chain_reaches_anchor(chain: list[x509.Certificate], stores: list[dict[bytes,
         issuer_name = current.issuer.public_bytes()
         for store in stores:
             for anchor in store.get(issuer_name, []):
-                if _issued_by(current, anchor):
+                if issued_by(current, anchor):
                     return True
         parent = served.get(issuer_name)
-        if parent is None or parent is current or not _issued_by(current, parent):
+        if parent is None or parent is current or not issued_by(current, parent):
             return False
         current = parent
     return False
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Issuer name matches and the issuer's key verifies the signature (any hash, SHA-1 included)."""
-    if cert.issuer != issuer.subject:
-        return False
-    key = issuer.public_key()
-    algorithm = cert.signature_hash_algorithm
     try:
-        if isinstance(key, rsa.RSAPublicKey) and algorithm is not None:
+        if cert.issuer != issuer.subject:
+            return False
+        key = issuer.public_key()
+        algorithm = cert.signature_hash_algorithm
+        pss = cert.signature_algorithm_oid == x509.oid.SignatureAlgorithmOID.RSASSA_PSS
+        if isinstance(key, rsa.RSAPublicKey) and algorithm is not None and not pss:
             key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
         elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
             key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
         else:
             cert.verify_directly_issued_by(issuer)
-    except Exception:  # invalid signature, RSA-PSS, unsupported algorithm
+    except Exception:  # invalid signature, unsupported algorithm
         return False
     return True
+
+
+_SPLIT_CACHE: dict[str, tuple[list[x509.Certificate], list[x509.Certificate]]] = {}
+_BUNDLE_CACHE: dict[str, list[x509.Certificate]] = {}
+
+
+def load_bundle(path: str) -> list[x509.Certificate]:
+    """The certificates of a PEM bundle (or one DER certificate), read once per path; ValueError if there is none."""
+    with _ANCHOR_LOCK:
+        cached = _BUNDLE_CACHE.get(path)
+        if cached is None:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                cached = x509.load_pem_x509_certificates(data)
+            else:
+                cached = [x509.load_der_x509_certificate(data)]
+            _BUNDLE_CACHE[path] = cached
+    return cached
+
+
+def split_store(path: str) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
+    """(roots, intermediates) of a trust store file: its self-issued certificates are the roots, the others are
+    intermediates a server may have left out (read once per path)."""
+    with _ANCHOR_LOCK:
+        cached = _SPLIT_CACHE.get(path)
+    if cached is None:
+        certificates = [c for group in anchors_from(path).values() for c in group]
+        roots = [c for c in certificates if c.issuer == c.subject]
+        cached = (roots, [c for c in certificates if c.issuer != c.subject])
+        with _ANCHOR_LOCK:
+            _SPLIT_CACHE[path] = cached
+    return cached

@@ -166,6 +166,7 @@ def analyze(prime: int, generator: int) -> DhGroup:
     """What is known of the group (p, g) a server sent in its ServerKeyExchange."""
     p, g = prime, generator
     known = standard_groups().get(p)
+    safe: bool | None
     if known is not None:
         is_prime, safe = True, known.subgroup_order == (p - 1) // 2
     else:

@@ -55,11 +55,11 @@ def _e_fixed(bits: int) -> int:
 
 
 def _modp(bits: int, x: int) -> int:
-    return 2**bits - 2 ** (bits - 64) - 1 + 2**64 * (_pi_fixed(bits - 130) + x)
+    return int(2**bits - 2 ** (bits - 64) - 1 + 2**64 * (_pi_fixed(bits - 130) + x))
 
 
 def _ffdhe(bits: int, x: int) -> int:
-    return 2**bits - 2 ** (bits - 64) + (_e_fixed(bits - 130) + x) * 2**64 - 1
+    return int(2**bits - 2 ** (bits - 64) + (_e_fixed(bits - 130) + x) * 2**64 - 1)
 
 
 _MODP = {  # bits: (RFC, X)

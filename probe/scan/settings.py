@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from probe.scan.aia import AiaFetcher
 
 GROUP_NAMES = {"prime256v1": "secp256r1"}  # OpenSSL's name for a curve -> the name reports use
 
@@ -20,6 +24,8 @@ class ScanSettings:
     groups: bool | None = None  # ELLIPTIC_CURVES: None = with the checks; False = never; True = always
     suite_versions: tuple[str, ...] | None = None  # with suites: only these versions (None = all)
     http: bool = True  # GET / on each HTTPS endpoint after its TLS scan (probe/scan/http.py); --no-http: off
+    intermediates: Path | None = None  # --intermediates: certificates a server may leave out of its chain
+    aia: AiaFetcher | None = None  # --fetch-aia: fetches AIA CA Issuers URLs for the run (None: never)
 
 
 @dataclass(frozen=True)

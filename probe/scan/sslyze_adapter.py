@@ -53,11 +53,13 @@ from probe.models import (
     Observation,
     ScanError,
     Target,
+    TrustVerdict,
     Vulnerabilities,
 )
-from probe.scan import certs
+from probe.scan import certs, dh, trust
 from probe.scan.diagnose import diagnose
-from probe.scan.limits import ConnectionGate, EndpointBudget
+from probe.scan.fast import vulns
+from probe.scan.limits import ConnectionGate, DeadlineExceeded, EndpointBudget
 from probe.scan.settings import GROUP_NAMES, Probed, ScanSettings
 from probe.scan.suites import CatalogueSuite
 
@@ -97,6 +99,7 @@ CHECK_COMMANDS = frozenset(
         ScanCommand.TLS_FALLBACK_SCSV,
     }
 )
+_RAW_PROBES = {"heartbleed": vulns.heartbleed, "ccs_injection": vulns.ccs_injection, "robot": vulns.robot}
 MAX_WORKER_THREADS = 10  # sslyze threads for one endpoint; the gate enforces --per-host across all of them
 
 _install_lock = threading.Lock()
@@ -376,6 +379,7 @@ class SslyzeScanner:
         versions: dict[str, bool] = {}
         suites: dict[str, tuple[str, ...]] = {}
         dh_bits: int | None = None
+        dh_params: dict[tuple[bytes, bytes], None] = {}  # (prime, generator) of each DHE key, in order
         for version, attr in _ATTEMPT_FIELD.items():
             if self.settings.suites and version not in self._suite_versions():
                 continue
@@ -392,6 +396,7 @@ class SslyzeScanner:
                 key = a.ephemeral_key
                 if key is not None and getattr(key, "type_name", "") == "DH":
                     dh_bits = min(dh_bits or key.size, key.size)
+                    dh_params.setdefault((bytes(key.prime), bytes(key.generator)), None)
         probing = result.connectivity_result
         client_auth: Literal["none", "optional", "required"] = "none"
         if probing is not None:
@@ -399,14 +404,14 @@ class SslyzeScanner:
                 client_auth = "required"
             elif probing.client_auth_requirement == ClientAuthRequirementEnum.OPTIONAL:
                 client_auth = "optional"
-        certificates = self._certificates(target, result, notes, jobs_in_order)
+        certificates = self._certificates(target, result, notes, jobs_in_order, budget)
         groups: tuple[str, ...] = ()
         curves = attempts.elliptic_curves
         if curves.status == ScanCommandAttemptStatusEnum.COMPLETED and curves.result.supported_curves:
             groups = tuple(GROUP_NAMES.get(c.name, c.name) for c in curves.result.supported_curves)
         elif curves.status == ScanCommandAttemptStatusEnum.ERROR:
             notes.append(f"groups: {_attempt_error(curves)}")
-        vulns = self._vulnerabilities(attempts, notes)
+        vulnerabilities = self._vulnerabilities(attempts, notes, target)
         preference = None
         if self.settings.suites and self.settings.suite_versions is None and probing is not None:
             preference = self._preference(result, suites, notes)
@@ -428,42 +433,57 @@ class SslyzeScanner:
             cipher_preference=preference,
             key_exchange_groups=groups,
             dh_bits=dh_bits,
+            dh_groups=tuple(dh.from_bytes(p, g) for p, g in dh_params),
             certificates=certificates,
             client_auth=client_auth,
-            vulnerabilities=vulns,
+            vulnerabilities=vulnerabilities,
             notes=tuple(notes),
         )
 
+    def _trust(self, chain: list[Any], stores: list[str], validated: bool | None,
+               budget: EndpointBudget | None) -> TrustVerdict:
+        """The trust verdict of a served chain against these trust stores (probe/scan/trust.py), with the
+        intermediates the stores and --intermediates hold, and --fetch-aia's fetcher."""
+        anchors, pool = trust.store_anchors(stores)
+        extra: list[tuple[Any, trust.Source]] = list(pool)
+        if self.settings.intermediates is not None:
+            extra += [(c, "intermediates_file") for c in certs.load_bundle(str(self.settings.intermediates))]
+        fetch = None
+        if self.settings.aia is not None and budget is not None:
+            fetch = self.settings.aia.for_endpoint(self.gate, budget, self.settings.timeout)
+        return trust.assess(chain, roots=anchors, pool=extra, validated=validated, fetch=fetch)
+
     def _certificates(
-        self, target: Target, result: Any, notes: list[str], jobs_in_order: bool
+        self, target: Target, result: Any, notes: list[str], jobs_in_order: bool, budget: EndpointBudget | None = None
     ) -> tuple[CertificateInfo, ...]:
         attempt = result.scan_result.certificate_info
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
             if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
                 notes.append(f"certificates: {_attempt_error(attempt)}")
-                return self._raw_certificates(target, result, notes)
+                return self._raw_certificates(target, result, notes, budget)
             return ()
         infos: list[CertificateInfo] = []
         for deployment in attempt.result.certificate_deployments:
             chain = list(deployment.received_certificate_chain)
             if not chain:
                 continue
-            trusted = any(p.was_validation_successful for p in deployment.path_validation_results) or (
-                certs.chain_reaches_anchor(
-                    chain, [certs.anchors_from(str(p.trust_store.path)) for p in deployment.path_validation_results]
-                )
-            )
+            validated = any(p.was_validation_successful for p in deployment.path_validation_results)
+            stores = [str(p.trust_store.path) for p in deployment.path_validation_results]
+            verdict = self._trust(chain, stores, validated, budget)
+            trusted = verdict.verdict == "trusted"
             trust_error = None
             if not trusted:
                 errors = {p.validation_error for p in deployment.path_validation_results if p.validation_error}
                 trust_error = "; ".join(sorted(str(e) for e in errors))[:200] or "no trusted path"
             infos.append(_certificate_info(target, chain, trusted, trust_error).model_copy(
-                update=_stapling_and_transparency(deployment, chain, self.settings.ca_file)))
+                update={**_stapling_and_transparency(deployment, chain, self.settings.ca_file), "trust": verdict}))
         if jobs_in_order:  # _run_jobs: the default client's chain (sslyze's first job) comes first
             return tuple(infos)
         return tuple(_default_first(infos, result.connectivity_result))
 
-    def _raw_certificates(self, target: Target, result: Any, notes: list[str]) -> tuple[CertificateInfo, ...]:
+    def _raw_certificates(
+        self, target: Target, result: Any, notes: list[str], budget: EndpointBudget | None = None
+    ) -> tuple[CertificateInfo, ...]:
         """sslyze could not analyse the certificate (a hostile one: unparsable extensions, odd strings): read
         the served chain with one more handshake and take the facts our tolerant parsers can get, so that
         the endpoint is still judged on its certificate rather than passing for want of one."""
@@ -484,19 +504,26 @@ class SslyzeScanner:
             return ()
         if not chain:
             return ()
-        stores = [certs.anchors_from(str(_default_trust_store()))]
+        stores = [str(_default_trust_store())]
         if self.settings.ca_file:
-            stores.append(certs.anchors_from(str(self.settings.ca_file)))
-        trusted = certs.chain_reaches_anchor(chain, stores)
+            stores.append(str(self.settings.ca_file))
+        verdict = self._trust(chain, stores, None, budget)
+        trusted = verdict.verdict == "trusted"
         notes.append("certificates: judged from the raw served chain")
-        return (_certificate_info(target, chain, trusted, None if trusted else "no trusted path"),)
+        found = _certificate_info(target, chain, trusted, None if trusted else "no trusted path")
+        return (found.model_copy(update={"trust": verdict}),)
 
-    def _vulnerabilities(self, attempts: Any, notes: list[str]) -> Vulnerabilities:
+    def _vulnerabilities(self, attempts: Any, notes: list[str], target: Target) -> Vulnerabilities:
+        raw: dict[str, bool | None] = {}
+
         def done(attempt: Any, label: str) -> Any:
             if attempt.status == ScanCommandAttemptStatusEnum.COMPLETED:
                 return attempt.result
             if attempt.status == ScanCommandAttemptStatusEnum.ERROR:
-                notes.append(f"{label}: {_attempt_error(attempt)}")
+                if label in _RAW_PROBES and attempt.error_reason == ScanCommandErrorReasonEnum.BUG_IN_SSLYZE:
+                    raw[label] = self._raw_probe(label, target, _attempt_error(attempt), notes)
+                else:
+                    notes.append(f"{label}: {_attempt_error(attempt)}")
             return None
 
         heartbleed = done(attempts.heartbleed, "heartbleed")
@@ -505,20 +532,44 @@ class SslyzeScanner:
         reneg = done(attempts.session_renegotiation, "renegotiation")
         compression = done(attempts.tls_compression, "compression")
         fallback = done(attempts.tls_fallback_scsv, "fallback_scsv")
-        robot_vulnerable = None
+        robot_vulnerable = raw.get("robot")
         if robot is not None:
             robot_vulnerable = robot.robot_result in (
                 RobotScanResultEnum.VULNERABLE_STRONG_ORACLE,
                 RobotScanResultEnum.VULNERABLE_WEAK_ORACLE,
             )
         return Vulnerabilities(
-            heartbleed=heartbleed.is_vulnerable_to_heartbleed if heartbleed else None,
+            heartbleed=heartbleed.is_vulnerable_to_heartbleed if heartbleed else raw.get("heartbleed"),
             robot=robot_vulnerable,
-            ccs_injection=ccs.is_vulnerable_to_ccs_injection if ccs else None,
+            ccs_injection=ccs.is_vulnerable_to_ccs_injection if ccs else raw.get("ccs_injection"),
             insecure_renegotiation=(not reneg.supports_secure_renegotiation) if reneg else None,
             compression=compression.supports_compression if compression else None,
             fallback_scsv=fallback.supports_fallback_scsv if fallback else None,
         )
+
+    def _raw_probe(self, label: str, target: Target, failure: str, notes: list[str]) -> bool | None:
+        """tlsprobe's own probe (probe/scan/fast/vulns.py) for a check sslyze could not finish (its record parser
+        fails on a handshake message spread over several records: a large certificate message)."""
+        assert target.ip is not None
+        ip, port = target.ip, target.dial_port
+
+        def connect() -> Any:
+            return self.gate.open(ip, port, self.settings.timeout)
+
+        try:
+            decision = _RAW_PROBES[label](connect, target.sni or target.host, timeout=self.settings.timeout)
+        except DeadlineExceeded:
+            decision = vulns.Decision(None, "the endpoint's deadline passed")
+        except OSError as exc:
+            decision = vulns.Decision(None, f"connection failed: {exc.strerror or exc}")
+        if decision.vulnerable is None:
+            notes.append(f"{label}: undecided: sslyze's check failed ({failure}) and tlsprobe's raw probe could not "
+                         f"decide: {decision.detail}")
+        else:
+            verdict = "vulnerable" if decision.vulnerable else "not vulnerable"
+            notes.append(f"{label}: decided by tlsprobe's raw probe ({failure} in sslyze's check): {verdict}, "
+                         f"{decision.detail}")
+        return decision.vulnerable
 
     def _preference(self, result: Any, suites: dict[str, tuple[str, ...]], notes: list[str]) -> str | None:
         """Offer two accepted suites in both orders: the same choice twice means server preference."""
