@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from probe.lab.certs import LabCA
+from probe.scan.dh import probable_prime, small_primes
 
 INVALID_UTF8_PLACEHOLDER = "INVALIDUTF8PLACEHOLDER"
 INVALID_UTF8_BYTES = b"bad\xff\xfe\xc3(\xed\xa0\x80end!!!!!\xf8\x88\x80\x80"  # same length as the placeholder
@@ -316,3 +319,57 @@ def write_chain(chain: Chain, prefix: Path) -> tuple[Path, Path]:
 def thousand_sans(host: str, count: int = 1000) -> tuple[str, ...]:
     """`host` and `count` more names under it: a certificate message of some 40 KB, several TLS records."""
     return (host, *(f"name-{i:04d}.{host}" for i in range(count)))
+
+
+# -- DH groups a server should never use (generated at lab start) ------------------------------------------------
+
+def _random_prime(bits: int, *, step: int = 1) -> int:
+    """A random probable prime of exactly `bits` bits that is 1 mod `step` (step = 2 * r: r divides p - 1)."""
+    primorial = _small_primorial()
+    while True:
+        if step == 1:
+            candidate = secrets.randbits(bits) | (1 << (bits - 1)) | 1
+        else:
+            candidate = step * secrets.randbits(bits - step.bit_length()) + 1
+        if candidate.bit_length() != bits or math.gcd(candidate, primorial) != 1:
+            continue
+        if pow(2, candidate - 1, candidate) == 1 and probable_prime(candidate):
+            return candidate
+
+
+def _small_primorial() -> int:
+    return math.prod(p for p in small_primes(3000) if p > 2)
+
+
+def composite_dh_group(bits: int = 2048) -> tuple[int, int]:
+    """(p, g=2): p the product of two random primes of bits/2 bits, odd and of exactly `bits` bits."""
+    while True:
+        p = _random_prime(bits // 2) * _random_prime(bits - bits // 2)
+        if p.bit_length() == bits:
+            return p, 2
+
+
+def small_subgroup_dh_group(bits: int = 2048, order: int = 65521) -> tuple[int, int]:
+    """(p, g): p a random prime with `order` (a prime below 2^16) dividing p - 1, g of multiplicative order
+    `order`: every DHE secret the server computes lies in a subgroup of `order` elements."""
+    p = _random_prime(bits, step=2 * order)
+    while True:
+        g = pow(2 + secrets.randbelow(p - 3), (p - 1) // order, p)
+        if g != 1:
+            return p, g
+
+
+def _der_integer(value: int) -> bytes:
+    raw = value.to_bytes(value.bit_length() // 8 + 1, "big")  # a leading zero byte keeps it positive
+    return b"\x02" + _der_length(len(raw)) + raw
+
+
+def dh_params_pem(prime: int, generator: int) -> bytes:
+    """PEM "DH PARAMETERS" (PKCS #3 DHParameter) of (p, g), as OpenSSL's load_dh_params reads them."""
+    import base64
+
+    body = _der_integer(prime) + _der_integer(generator)
+    der = b"\x30" + _der_length(len(body)) + body
+    encoded = base64.encodebytes(der).decode("ascii").replace("\n", "")
+    lines = [encoded[i : i + 64] for i in range(0, len(encoded), 64)]
+    return ("-----BEGIN DH PARAMETERS-----\n" + "\n".join(lines) + "\n-----END DH PARAMETERS-----\n").encode("ascii")

@@ -72,6 +72,7 @@ class Enumeration:
     groups: list[OpenSslEcNidEnum] = field(default_factory=list)
     groups_anomaly: str | None = None
     dh_bits: int | None = None
+    dh_params: list[tuple[bytes, bytes]] = field(default_factory=list)  # (prime, generator) of each DH group seen
     preference: str | None = None
     deadline_hit: bool = False
     notes: list[str] = field(default_factory=list)
@@ -207,6 +208,8 @@ class Enumerator:
             )
             if reply.dh_bits is not None:
                 self.result.dh_bits = min(self.result.dh_bits or reply.dh_bits, reply.dh_bits)
+            if reply.dh_params is not None and reply.dh_params not in self.result.dh_params:
+                self.result.dh_params.append(reply.dh_params)
             self._list_found[key] = self._list_found.get(key, 0) + 1
             chain.remaining = [n for n in chain.remaining if n != name]
             if not chain.remaining:

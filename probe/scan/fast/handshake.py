@@ -88,6 +88,7 @@ class Reply:
     cipher: str | None = None  # the OpenSSL name of the suite the server chose (None: accepted, name unreadable)
     group: OpenSslEcNidEnum | None = None  # the (EC)DHE group of the ephemeral key
     dh_bits: int | None = None  # size of a finite-field DHE key
+    dh_params: tuple[bytes, bytes] | None = None  # its group: (prime, generator), big-endian
     alert: bool = False  # the server answered with a TLS alert
     detail: str = ""
 
@@ -131,9 +132,10 @@ def _chosen(client: BaseSslClient, detail: str = "") -> Reply:
     key = client.get_ephemeral_key()
     group = _nid(key.curve) if isinstance(key, EcDhEphemeralKeyInfo) else None
     bits = key.size if isinstance(key, DhEphemeralKeyInfo) else None
+    params = (bytes(key.prime), bytes(key.generator)) if isinstance(key, DhEphemeralKeyInfo) else None
     if not cipher and group is None:
         return Reply(Answer.ERROR, detail=detail or "handshake ended without a negotiated suite")
-    return Reply(Answer.ACCEPTED, cipher=cipher or None, group=group, dh_bits=bits, detail=detail)
+    return Reply(Answer.ACCEPTED, cipher=cipher or None, group=group, dh_bits=bits, dh_params=params, detail=detail)
 
 
 def _nid(curve: int) -> OpenSslEcNidEnum | None:

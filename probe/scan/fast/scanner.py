@@ -35,6 +35,7 @@ from probe.scan.settings import GROUP_NAMES, Probed, ScanSettings
 from probe.scan.suites import catalogue
 
 if TYPE_CHECKING:
+    from probe.models import DhGroup
     from probe.scan.sslyze_adapter import SslyzeScanner
 
 ADAPTER = "probe.scan.sslyze_adapter"
@@ -133,6 +134,7 @@ class FastScanner:
             cipher_preference=preference,
             key_exchange_groups=tuple(GROUP_NAMES.get(n, n) for n in names),
             dh_bits=findings.dh_bits,
+            dh_groups=tuple(findings.dh_groups),
             certificates=checks.certificates,
             client_auth=checks.client_auth,
             vulnerabilities=checks.vulnerabilities,
@@ -197,6 +199,7 @@ class FastScanner:
         kept = [f for v in VERSIONS if v not in fallback for f in enumeration.found[v].values()]
         bits = [b for b in (enumeration.dh_bits if kept else None, result.dh_bits) if b is not None]
         findings.dh_bits = min(bits) if bits else None
+        findings.dh_groups += [g for g in result.dh_groups if g not in findings.dh_groups]
         if any(v in fallback for v in PREFERENCE_VERSIONS):
             findings.preference = None
 
@@ -235,14 +238,18 @@ class _Findings:
     dh_bits: int | None
     preference: str | None
     notes: list[str] = field(default_factory=list)
+    dh_groups: list[DhGroup] = field(default_factory=list)
 
     @classmethod
     def of(cls, enumeration: Enumeration) -> _Findings:
+        from probe.scan import dh  # the group analysis is needed only where a server offers DHE
+
         return cls(
             suites={v: {f.iana: f.legacy for f in enumeration.found[v].values()} for v in VERSIONS},
             groups=[group_name(g) for g in enumeration.groups],
             dh_bits=enumeration.dh_bits,
             preference=enumeration.preference,
+            dh_groups=[dh.from_bytes(prime, generator) for prime, generator in enumeration.dh_params],
         )
 
 
