@@ -94,13 +94,31 @@ def _validity_findings(profile: Profile, cert: CertificateInfo, index: int) -> I
 
 
 def _trust_findings(profile: Profile, cert: CertificateInfo, index: int, host: str) -> Iterator[Finding]:
+    """cert.untrusted with the reason in plain words (the validator's own text in evidence), cert.chain_incomplete
+    for a chain that validates only with an intermediate the server does not send, cert.chain_order for a chain
+    sent out of order."""
     settings = profile.certificates
+    trust = cert.trust
     if not cert.chain_trusted:
-        reason = cert.trust_error or ("self-signed" if cert.self_signed else "chain not trusted")
-        yield _finding(profile, R.CERT_UNTRUSTED, settings.untrusted_severity,
-                       f"certificate {cert.subject} is not trusted: {reason}",
-                       {**_describe(cert, index), "issuer": cert.issuer, "trust_error": cert.trust_error,
-                        "self_signed": cert.self_signed})
+        evidence = {**_describe(cert, index), "issuer": cert.issuer, "trust_error": cert.trust_error,
+                    "self_signed": cert.self_signed}
+        if trust is not None:
+            evidence.update(reason=trust.reason, ca=trust.ca, aia_ca_issuers=list(trust.aia_ca_issuers),
+                            completed_from=trust.completed_from)
+        if trust is not None and trust.reason == "incomplete_chain":
+            yield _finding(profile, R.CERT_CHAIN_INCOMPLETE, profile.severity(R.CERT_CHAIN_INCOMPLETE),
+                           f"certificate {cert.subject}: {trust.detail}", evidence)
+        else:
+            reason = trust.detail if trust is not None and trust.detail else (
+                cert.trust_error or ("self-signed" if cert.self_signed else "chain not trusted"))
+            yield _finding(profile, R.CERT_UNTRUSTED, settings.untrusted_severity,
+                           f"certificate {cert.subject} is not trusted: {reason}", evidence)
+    if trust is not None and trust.served_in_order is False and trust.reason != "wrong_order":
+        yield _finding(profile, R.CERT_CHAIN_ORDER, profile.severity(R.CERT_CHAIN_ORDER),
+                       f"certificate {cert.subject}: the server sends its chain out of order ({'; '.join(cert.chain)});"
+                       " each certificate should be followed by the one that issued it, and clients that expect "
+                       "that order fail",
+                       {**_describe(cert, index), "served": list(cert.chain)})
     if not cert.hostname_match:
         sans = ", ".join(cert.sans) or "none"
         yield _finding(profile, R.CERT_HOSTNAME_MISMATCH, settings.hostname_mismatch_severity,

@@ -125,6 +125,25 @@ def _kex_findings(obs: Observation, profile: Profile) -> Iterator[Finding]:
                        {"weak": weak, "dh_bits": obs.dh_bits})
 
 
+def _dh_group_findings(obs: Observation, profile: Profile) -> Iterator[Finding]:
+    """A DHE group whose modulus is composite, or whose generator lies in a small subgroup (probe/scan/dh.py)."""
+    for group in obs.dh_groups:
+        name = group.name or f"custom {group.bits}-bit group sha256:{group.prime_sha256[:16]}"
+        evidence: dict[str, Any] = {"group": group.name, "bits": group.bits, "prime_sha256": group.prime_sha256,
+                                    "generator": group.generator if len(group.generator) <= 16 else
+                                    f"{group.generator[:16]}... ({len(group.generator) * 4} bits)"}
+        if not group.prime:
+            yield _finding(profile, R.KEX_DH_COMPOSITE, profile.severity(R.KEX_DH_COMPOSITE),
+                           f"the DH modulus of the DHE suites ({name}) is not prime: an attacker who can factor it "
+                           "recovers the key exchanges", evidence)
+        elif group.subgroup == "small":
+            order = f" of order {group.generator_order}" if group.generator_order else ""
+            yield _finding(profile, R.KEX_DH_SMALL_SUBGROUP, profile.severity(R.KEX_DH_SMALL_SUBGROUP),
+                           f"the DH generator of the DHE suites ({name}) lies in a small subgroup{order}: the shared "
+                           "secrets take few values (Pohlig-Hellman)",
+                           {**evidence, "generator_order": group.generator_order, "safe_prime": group.safe_prime})
+
+
 def _vulnerability_findings(obs: Observation, profile: Profile) -> Iterator[Finding]:
     vulns = obs.vulnerabilities
     enabled = obs.accepted_versions()
@@ -159,6 +178,7 @@ def evaluate(observation: Observation, profile: Profile, *, today: date) -> list
         *_protocol_findings(observation, profile),
         *_cipher_findings(observation, profile),
         *_kex_findings(observation, profile),
+        *_dh_group_findings(observation, profile),
         *certificate_findings(profile, observation.certificates, observation.target.sni or observation.target.host),
         *stapling_findings(observation, profile),
         *_vulnerability_findings(observation, profile),

@@ -15,11 +15,15 @@ CIPHER_AES128 = "tls.cipher.aes128"
 CIPHER_NO_FORWARD_SECRECY = "tls.cipher.no_forward_secrecy"
 CIPHER_NOT_ALLOWED = "tls.cipher.not_allowed"
 KEX_WEAK_DH = "tls.kex.weak_dh"
+KEX_DH_COMPOSITE = "tls.kex.dh_composite"
+KEX_DH_SMALL_SUBGROUP = "tls.kex.dh_small_subgroup"
 CERT_KEY_WEAK = "cert.key.weak"
 CERT_SIGNATURE_WEAK = "cert.signature.weak"
 CERT_EXPIRED = "cert.expired"
 CERT_EXPIRING = "cert.expiring"
 CERT_UNTRUSTED = "cert.untrusted"
+CERT_CHAIN_INCOMPLETE = "cert.chain_incomplete"
+CERT_CHAIN_ORDER = "cert.chain_order"
 CERT_HOSTNAME_MISMATCH = "cert.hostname_mismatch"
 CERT_LIFETIME = "cert.lifetime"
 CERT_MUST_STAPLE_UNSTAPLED = "cert.must_staple_unstapled"
@@ -113,11 +117,15 @@ ALL_RULES: tuple[str, ...] = (
     CIPHER_NO_FORWARD_SECRECY,
     CIPHER_NOT_ALLOWED,
     KEX_WEAK_DH,
+    KEX_DH_COMPOSITE,
+    KEX_DH_SMALL_SUBGROUP,
     CERT_KEY_WEAK,
     CERT_SIGNATURE_WEAK,
     CERT_EXPIRED,
     CERT_EXPIRING,
     CERT_UNTRUSTED,
+    CERT_CHAIN_INCOMPLETE,
+    CERT_CHAIN_ORDER,
     CERT_HOSTNAME_MISMATCH,
     CERT_LIFETIME,
     CERT_MUST_STAPLE_UNSTAPLED,

@@ -56,11 +56,16 @@ _SCANNER = (
     RuleSpec(R.CIPHER_NO_FORWARD_SECRECY, C_ALGORITHMS, _M, "a suite without forward secrecy"),
     RuleSpec(R.CIPHER_NOT_ALLOWED, C_ALGORITHMS, _M, "a suite outside the profile's allowed list"),
     RuleSpec(R.KEX_WEAK_DH, C_ALGORITHMS, _M, "a key exchange below the profile's DH/ECDH size"),
+    RuleSpec(R.KEX_DH_COMPOSITE, C_ALGORITHMS, _C, "a DHE group whose modulus is not prime"),
+    RuleSpec(R.KEX_DH_SMALL_SUBGROUP, C_ALGORITHMS, _H, "a DHE generator in a small subgroup"),
     RuleSpec(R.CERT_KEY_WEAK, C_ALGORITHMS, _M, "a certificate key below RSA-3072 or ECC-256"),
     RuleSpec(R.CERT_SIGNATURE_WEAK, C_PROHIBITED, _H, "a certificate signed with SHA-1 or MD5"),
     RuleSpec(R.CERT_EXPIRED, C_CERT_MANAGEMENT, _H, "an expired certificate"),
     RuleSpec(R.CERT_EXPIRING, C_CERT_MANAGEMENT, _M, "a certificate within the expiry warning window"),
     RuleSpec(R.CERT_UNTRUSTED, C_CERT_MANAGEMENT, _H, "a chain that does not validate"),
+    RuleSpec(R.CERT_CHAIN_INCOMPLETE, C_CERT_MANAGEMENT, _H,
+             "a chain that validates only with an intermediate the server does not send"),
+    RuleSpec(R.CERT_CHAIN_ORDER, C_CERT_MANAGEMENT, _L, "a chain sent out of order"),
     RuleSpec(R.CERT_HOSTNAME_MISMATCH, C_CERT_MANAGEMENT, _H, "a certificate that does not name the host"),
     RuleSpec(R.CERT_LIFETIME, C_CERT_MANAGEMENT, _M, "a certificate valid for longer than the profile allows"),
     RuleSpec(R.CERT_MUST_STAPLE_UNSTAPLED, C_CERT_MANAGEMENT, _H,
@@ -150,12 +155,15 @@ _AWS_POSTURE = (
     RuleSpec(R.AWS_CLOUDTRAIL_NOT_ENCRYPTED, C_AUDIT, _M, "a trail whose logs are not encrypted with a KMS key"),
 )
 
+# The DH group a server uses has no declared form: no declared twin.
+_GROUP_RULES = (R.KEX_DH_COMPOSITE, R.KEX_DH_SMALL_SUBGROUP)
+
 RULES: dict[str, RuleSpec] = {
     spec.id: spec
     for spec in (
         *_SCANNER,
         *(RuleSpec(f"declared.{s.id}", s.clause, s.severity, f"the declared policy allows {s.title}")
-          for s in _DECLARABLE),
+          for s in _DECLARABLE if s.id not in _GROUP_RULES),
         *_CLOUD,
         *_AWS_POSTURE,
     )
