@@ -48,6 +48,8 @@ class ScanOptionsKw(TypedDict, total=False):
     all_ips: bool
     dns_server: str | None
     ca_file: PathLike | None
+    intermediates: PathLike | None
+    fetch_aia: bool
     policy: PathLike
     waivers: PathLike | None
     concurrency: int
@@ -106,6 +108,8 @@ class SweepKw(DiscoverKw, RunOptionsKw, total=False):
     all_ips: bool
     dns_server: str | None
     ca_file: PathLike | None
+    intermediates: PathLike | None
+    fetch_aia: bool
     policy: PathLike
     waivers: PathLike | None
     concurrency: int

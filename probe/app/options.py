@@ -36,6 +36,8 @@ class ScanOptions:
     all_ips: bool = False
     dns_server: str | None = None
     ca_file: Path | None = None
+    intermediates: Path | None = None  # certificates a server may leave out of its chain (PEM bundle)
+    fetch_aia: bool = False  # fetch a missing issuer from its AIA CA Issuers URL (a request to a third party)
     policy: str | Path = DEFAULT_PROFILE
     waivers: Path | None = None
     concurrency: int = 10
@@ -63,6 +65,8 @@ class ScanOptions:
                 picked["engine"] = EngineName(picked["engine"])
             except ValueError:
                 raise InputError(f"--engine must be one of {', '.join(EngineName)}, not {picked['engine']!r}") from None
+        if picked.get("intermediates") is not None:
+            picked["intermediates"] = Path(picked["intermediates"])
         return cls(**picked)
 
     def limits(self) -> Limits:
@@ -76,7 +80,13 @@ class ScanOptions:
         )
 
     def scan_settings(self) -> ScanSettings:
-        return ScanSettings(timeout=self.timeout, per_host=self.per_host, ca_file=self.ca_file, http=not self.no_http)
+        aia = None
+        if self.fetch_aia:  # one fetcher per run (it keeps each URL's answer), resolving as the run does
+            from probe.scan.aia import AiaFetcher
+
+            aia = AiaFetcher(parse_dns_server(self.dns_server), Overrides.parse(self.resolve, self.connect_to))
+        return ScanSettings(timeout=self.timeout, per_host=self.per_host, ca_file=self.ca_file, http=not self.no_http,
+                            intermediates=self.intermediates, aia=aia)
 
     def validate(self) -> None:
         """Raise InputError with a one-line reason for the first unusable value."""
@@ -93,6 +103,14 @@ class ScanOptions:
                 raise InputError(f"{name} must be positive")
         if self.ca_file is not None and not self.ca_file.is_file():
             raise InputError(f"--ca-file {self.ca_file}: file not found")
+        if self.intermediates is not None:
+            from probe.scan.certs import load_bundle
+
+            try:
+                load_bundle(str(self.intermediates))
+            except (OSError, ValueError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "no certificate in it"
+                raise InputError(f"--intermediates {self.intermediates}: {reason}") from exc
 
     def plan(self) -> ScanPlan:
         """Validated options with the profile, waivers, resolver and overrides loaded; InputError otherwise."""

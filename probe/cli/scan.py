@@ -61,6 +61,16 @@ DnsServerOpt = Annotated[
     typer.Option("--dns-server", help="Resolve names with this DNS server (IP[:PORT]), or 'static': never query DNS."),
 ]
 CaFileOpt = Annotated[Path | None, typer.Option("--ca-file", help="Extra trusted CA certificates (PEM).")]
+IntermediatesOpt = Annotated[
+    Path | None,
+    typer.Option("--intermediates", help="Intermediate CA certificates (PEM) that complete a chain a server sends "
+                 "incomplete: a chain that validates only with one of them is cert.chain_incomplete."),
+]
+FetchAiaOpt = Annotated[
+    bool,
+    typer.Option("--fetch-aia", help="Fetch an issuer the server does not send from its AIA CA Issuers URL (plain "
+                 "HTTP to a third party, through --resolve/--dns-server and the limits; off by default)."),
+]
 PolicyOpt = Annotated[
     str,
     typer.Option(
@@ -109,6 +119,8 @@ def command(
     max_targets: MaxTargetsOpt = None,
     dns_server: DnsServerOpt = None,
     ca_file: CaFileOpt = None,
+    intermediates: IntermediatesOpt = None,
+    fetch_aia: FetchAiaOpt = False,
     policy: PolicyOpt = DEFAULT_PROFILE,
     waivers: WaiversOpt = None,
     fmt: FormatOpt = None,
@@ -140,6 +152,7 @@ def command(
     setup_logging(log_level, log_format)
     try:
         plan = ScanOptions(
+            intermediates=intermediates, fetch_aia=fetch_aia,
             resolve=tuple(resolve or ()), connect_to=tuple(connect_to or ()), all_ips=all_ips,
             dns_server=dns_server, ca_file=ca_file, policy=policy, waivers=waivers, concurrency=concurrency,
             per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,

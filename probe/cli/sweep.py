@@ -47,7 +47,9 @@ from probe.cli.scan import (
     EngineOpt,
     FailOnErrorOpt,
     FailOnOpt,
+    FetchAiaOpt,
     FormatOpt,
+    IntermediatesOpt,
     MaxDurationOpt,
     NoHttpOpt,
     OutputOpt,
@@ -86,6 +88,8 @@ def command(
     all_ips: AllIpsOpt = False,
     dns_server: DnsServerOpt = None,
     ca_file: CaFileOpt = None,
+    intermediates: IntermediatesOpt = None,
+    fetch_aia: FetchAiaOpt = False,
     policy: PolicyOpt = DEFAULT_PROFILE,
     waivers: WaiversOpt = None,
     fmt: FormatOpt = None,
@@ -117,6 +121,7 @@ def command(
     setup_logging(log_level, log_format)
     try:
         plan = ScanOptions(
+            intermediates=intermediates, fetch_aia=fetch_aia,
             resolve=tuple(resolve or ()), connect_to=tuple(connect_to or ()), all_ips=all_ips,
             dns_server=dns_server, ca_file=ca_file, policy=policy, waivers=waivers, concurrency=concurrency,
             per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,
