@@ -54,8 +54,9 @@ _COMPLIANT_STYLE = {True: "green", False: "red", None: "dim"}
 _MAX_ERROR = 120  # characters of an error message shown
 _BREAKABLE_WORD = 16  # a word of free text (an error message) longer than this may be folded
 _INDENT = 2  # stacked layout: facts and findings under the identity line
-# Blanks rich pads a line with (before any closing colour codes and the line break).
-_TRAILING_BLANKS = re.compile(r" +((?:\x1b\[[0-9;]*m)*\n?)$")
+# The blanks rich pads a line with, among colour codes, at its end.
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+_TRAILING_BLANKS = re.compile(r"(?:\x1b\[[0-9;]*m| )+$")
 
 
 def _clean(text: str, style: str = "") -> Text:
@@ -321,7 +322,13 @@ def _page(endpoints: Sequence[EndpointResult], resources: Sequence[ResourceResul
     )
     console.print(Group(*parts))
     console.print(_summary_line(summary))
-    return "".join(_TRAILING_BLANKS.sub(r"\1", line) for line in buffer.getvalue().splitlines(keepends=True))
+    return "".join(f"{_rstrip(line)}\n" for line in buffer.getvalue().splitlines())
+
+
+def _rstrip(line: str) -> str:
+    """`line` without trailing blanks; the colour codes among them are kept."""
+    tail = _TRAILING_BLANKS.search(line)
+    return line if tail is None else line[: tail.start()] + "".join(_SGR.findall(tail.group()))
 
 
 def format_table(doc: ReportInput, *, width: int = 120, color: bool = False) -> str:
