@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
-from probe.app.discovery import aws_options, run_discovery, sweep_work
+from probe.app.discovery import discover_clouds, sweep_work
 from probe.app.finish import alert_settings, exit_code_for
 from probe.app.job import JobResult, Observer, RunOptions, Work, judged_results, run_job
 from probe.app.options import ScanOptions, ScanPlan, target_spec
@@ -87,7 +87,7 @@ class ScanKw(ScanOptionsKw, RunOptionsKw, total=False):
 class DiscoverKw(TypedDict, total=False):
     """What `discover` takes (`tlsprobe discover`'s options)."""
 
-    provider: str
+    provider: str | Iterable[str]
     regions: str | None
     aws_profile: str | None
     role_arn: Iterable[str] | None
@@ -96,6 +96,11 @@ class DiscoverKw(TypedDict, total=False):
     endpoint_url: str | None
     services: str | None
     max_workers: int
+    azure_subscription: Iterable[str] | None
+    azure_endpoint: str | None
+    gcp_project: Iterable[str] | None
+    gcp_endpoint: str | None
+    cloud_ca_file: PathLike | None
     targets_file: PathLike | None
 
 
@@ -358,23 +363,25 @@ def _pumped(prepared: _Prepared) -> Iterator[EndpointReport]:
 
 
 def discover(**options: Unpack[DiscoverKw]) -> DiscoveryResult:
-    """Discover the endpoints and ACM/KMS items of an AWS estate (read-only calls), or of a targets file."""
+    """Discover the endpoints and key/certificate items of AWS, Azure and GCP estates (read-only calls; `provider`
+    is one name or several, "all" for the three), or of a targets file."""
     _check("discover", dict(options), DiscoverKw)
     return _discover(dict(options))
 
 
 def _discover(options: dict[str, Any]) -> DiscoveryResult:
-    provider = options.get("provider", "aws")
     targets_file = options.get("targets_file")
-    cloud = None
-    if provider == "aws":
-        cloud = aws_options(
-            regions=options.get("regions"), aws_profile=options.get("aws_profile"),
-            role_arn=list(options.get("role_arn") or ()), external_id=options.get("external_id"),
-            org_role=options.get("org_role"), endpoint_url=options.get("endpoint_url"),
-            services=options.get("services"), max_workers=options.get("max_workers", 32),
-        )  # fmt: skip
-    return run_discovery(provider, cloud, Path(targets_file) if targets_file is not None else None)
+    provider = options.get("provider", "aws")
+    return discover_clouds(
+        provider if isinstance(provider, str) else list(provider),
+        targets=Path(targets_file) if targets_file is not None else None, regions=options.get("regions"),
+        aws_profile=options.get("aws_profile"), role_arn=list(options.get("role_arn") or ()),
+        external_id=options.get("external_id"), org_role=options.get("org_role"),
+        endpoint_url=options.get("endpoint_url"), services=options.get("services"),
+        max_workers=options.get("max_workers", 32), azure_subscription=list(options.get("azure_subscription") or ()),
+        azure_endpoint=options.get("azure_endpoint"), gcp_project=list(options.get("gcp_project") or ()),
+        gcp_endpoint=options.get("gcp_endpoint"), cloud_ca_file=options.get("cloud_ca_file"),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,10 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "lab": ("moto", "flask", "trustme"),
     "bench": ("moto", "flask", "matplotlib", "numpy", "scipy", "pandas", "aws_encryption_sdk"),
     "parquet": ("pyarrow", "pandas"),
+    # --provider azure / gcp: the official SDKs (management plane; Cloud KMS and Resource Manager over REST)
+    "azure": ("azure.identity", "azure.mgmt.network", "azure.mgmt.cdn", "azure.mgmt.frontdoor",
+              "azure.mgmt.apimanagement", "azure.mgmt.keyvault", "azure.mgmt.resource.subscriptions"),
+    "gcp": ("google.cloud.compute_v1", "google.cloud.kms_v1", "google.cloud.resourcemanager_v3"),
 }
 
 

@@ -6,14 +6,19 @@ from typing import Annotated
 
 import typer
 
-from probe.app.discovery import ProviderName, aws_options, run_discovery, sweep_work
+from probe.app.discovery import discover_clouds, sweep_work
 from probe.app.finish import alert_settings
 from probe.app.options import EngineName, ScanOptions
 from probe.cli.common import LogFormat, LogFormatOpt, LogLevel, LogLevelOpt, fail_from, setup_logging, stderr
 from probe.cli.discover import (
     AwsProfileOpt,
+    AzureEndpointOpt,
+    AzureSubscriptionOpt,
+    CloudCaFileOpt,
     EndpointUrlOpt,
     ExternalIdOpt,
+    GcpEndpointOpt,
+    GcpProjectOpt,
     MaxWorkersOpt,
     OrgRoleOpt,
     ProviderOpt,
@@ -72,7 +77,7 @@ ReplicaOpt = Annotated[
 
 
 def command(
-    provider: ProviderOpt = ProviderName.AWS,
+    provider: ProviderOpt = None,
     regions: RegionsOpt = None,
     aws_profile: AwsProfileOpt = None,
     role_arn: RoleArnOpt = None,
@@ -81,6 +86,11 @@ def command(
     endpoint_url: EndpointUrlOpt = None,
     services: ServicesOpt = None,
     max_workers: MaxWorkersOpt = 32,
+    azure_subscription: AzureSubscriptionOpt = None,
+    azure_endpoint: AzureEndpointOpt = None,
+    gcp_project: GcpProjectOpt = None,
+    gcp_endpoint: GcpEndpointOpt = None,
+    cloud_ca_file: CloudCaFileOpt = None,
     targets_file: TargetsOpt = None,
     require_kms_replica: ReplicaOpt = False,
     resolve: ResolveOpt = None,
@@ -117,7 +127,7 @@ def command(
     log_level: LogLevelOpt = LogLevel.WARNING,
     log_format: LogFormatOpt = LogFormat.TEXT,
 ) -> None:
-    """Discover endpoints (AWS or a file), scan them, judge declared and observed configuration, report."""
+    """Discover endpoints (AWS, Azure, GCP or a file), scan them, judge declared and observed configuration, report."""
     setup_logging(log_level, log_format)
     try:
         plan = ScanOptions(
@@ -127,23 +137,22 @@ def command(
             per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,
             engine=engine, no_http=no_http,
         ).plan()  # fmt: skip
-        cloud = None
-        if provider == ProviderName.AWS:
-            cloud = aws_options(
-                regions=regions, aws_profile=aws_profile, role_arn=role_arn, external_id=external_id,
-                org_role=org_role, endpoint_url=endpoint_url, services=services, max_workers=max_workers,
-            )  # fmt: skip
         run = run_options(
             db=db, label=label, lock_timeout=lock_timeout, baseline=baseline, fail_on=fail_on,
             fail_on_error=fail_on_error, alerts=alert_settings(alert_webhook, alert_on, alert_format),
             metrics_file=metrics_file, resume=resume, debounce=debounce,
         )  # fmt: skip
-        found = run_discovery(provider, cloud, targets_file)
+        found = discover_clouds(
+            provider, targets=targets_file, regions=regions, aws_profile=aws_profile, role_arn=role_arn,
+            external_id=external_id, org_role=org_role, endpoint_url=endpoint_url, services=services,
+            max_workers=max_workers, azure_subscription=azure_subscription, azure_endpoint=azure_endpoint,
+            gcp_project=gcp_project, gcp_endpoint=gcp_endpoint, cloud_ca_file=cloud_ca_file,
+        )  # fmt: skip
     except TlsProbeError as exc:
         fail_from(exc)
     work = sweep_work(plan, found, require_kms_replica=require_kms_replica)
     stderr.print(
-        f"tlsprobe: discovered {len(found.targets)} endpoints, {len(work.resources)} resources (ACM, KMS), "
+        f"tlsprobe: discovered {len(found.targets)} endpoints, {len(work.resources)} resources, "
         f"{len(found.errors)} discovery errors",
         markup=False,
     )

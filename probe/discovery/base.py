@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
-from probe.discovery.models import AcmCertificate, DeclaredPolicy, DiscoveryResult, KmsKey, ScopeStatus
+from probe.discovery.models import POSTURE_TYPES, DeclaredPolicy, DiscoveryResult, PostureItem, ScopeStatus
 from probe.models import DiscoveryError, Target
 
-__all__ = ["DiscoveryItem", "Provider", "StaticProvider", "collect"]
+__all__ = ["DiscoveryItem", "Provider", "StaticProvider", "collect", "merge"]
 
-DiscoveryItem = Target | AcmCertificate | KmsKey | DiscoveryError | ScopeStatus | tuple[str, DeclaredPolicy]
+DiscoveryItem = Target | PostureItem | DiscoveryError | ScopeStatus | tuple[str, DeclaredPolicy]
 """What a provider yields: a `(policy_key, DeclaredPolicy)` pair registers an expanded declared policy."""
 
 
@@ -41,15 +41,19 @@ class StaticProvider:
 
 def collect(provider: Provider) -> DiscoveryResult:
     """Drain a provider into one DiscoveryResult (targets de-duplicated by endpoint key, first wins)."""
+    return _gather(provider.items())
+
+
+def _gather(stream: Iterable[DiscoveryItem]) -> DiscoveryResult:
     targets: dict[str, Target] = {}
-    posture: list[AcmCertificate | KmsKey] = []
+    posture: list[PostureItem] = []
     errors: list[DiscoveryError] = []
     scopes: list[ScopeStatus] = []
     policies: dict[str, DeclaredPolicy] = {}
-    for item in provider.items():
+    for item in stream:
         if isinstance(item, Target):
             targets.setdefault(item.key, item)
-        elif isinstance(item, AcmCertificate | KmsKey):
+        elif isinstance(item, POSTURE_TYPES):
             posture.append(item)
         elif isinstance(item, DiscoveryError):
             errors.append(item)
@@ -62,3 +66,17 @@ def collect(provider: Provider) -> DiscoveryResult:
         targets=tuple(targets.values()), posture=tuple(posture), errors=tuple(errors),
         scopes=tuple(scopes), policies=policies,
     )
+
+
+def merge(results: Iterable[DiscoveryResult]) -> DiscoveryResult:
+    """Several providers' results as one (targets de-duplicated by endpoint key, first wins)."""
+
+    def items() -> Iterator[DiscoveryItem]:
+        for result in results:
+            yield from result.targets
+            yield from result.posture
+            yield from result.errors
+            yield from result.scopes
+            yield from result.policies.items()
+
+    return _gather(items())

@@ -31,6 +31,10 @@ _TABLES = {
 }
 _FAMILY_BY_KIND_PREFIX = (
     ("elbv2", "elbv2"), ("elb", "elb"), ("apigateway", "apigateway"), ("cloudfront", "cloudfront"),
+    # Azure and GCP declarations are expanded from each resource's properties by their providers (registered in
+    # DiscoveryResult.policies under the resource's id); there is no bundled table for these families.
+    ("azure-appgw", "azure-appgw"), ("azure-afd", "azure-afd"), ("azure-frontdoor", "azure-frontdoor"),
+    ("azure-apim", "azure-apim"), ("gcp-", "gcp-ssl-policy"),
 )
 
 

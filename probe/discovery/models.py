@@ -10,16 +10,27 @@ from pydantic import Field
 from probe.models import DiscoveryError, Frozen, Resource, Target
 
 __all__ = [
+    "AZURE_SERVICES",
+    "GCP_SERVICES",
+    "POSTURE_TYPES",
     "AcmCertificate",
     "AwsOptions",
+    "AzureOptions",
+    "CloudKmsKey",
     "DeclaredPolicy",
     "DiscoveryResult",
+    "GcpOptions",
+    "GcpSslCertificate",
+    "KeyVault",
+    "KeyVaultKey",
     "KmsKey",
     "PostureItem",
     "ScopeStatus",
 ]
 
 ALL_SERVICES: tuple[str, ...] = ("elbv2", "elb", "apigateway", "apigatewayv2", "cloudfront", "acm", "kms")
+AZURE_SERVICES: tuple[str, ...] = ("applicationgateway", "frontdoor", "frontdoor-classic", "apimanagement", "keyvault")
+GCP_SERVICES: tuple[str, ...] = ("compute", "kms")
 
 
 class AwsOptions(Frozen):
@@ -86,25 +97,143 @@ class KmsKey(Frozen):
                             mode="json", exclude={"item", "account", "region", "arn", "key_id"}))
 
 
-PostureItem = AcmCertificate | KmsKey
+class _CloudOptions(Frozen):
+    """What Azure and GCP discovery share: where the API is (an emulator, trusted with `ca_file`), how hard to push."""
+
+    endpoint: str | None = Field(default=None, description="API base URL instead of the cloud's (--azure-endpoint, "
+                                 "--gcp-endpoint); implies a static token or anonymous credentials")
+    ca_file: str | None = Field(default=None, description="PEM bundle trusted for the API (--cloud-ca-file)")
+    max_workers: int = Field(default=16, ge=1, le=256)
+    max_attempts: int = Field(default=4, ge=1, le=20, description="tries of a throttled call (Retry-After honoured)")
+    max_retry_after: float = Field(default=30.0, ge=0, description="longest Retry-After waited for, in seconds")
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class AzureOptions(_CloudOptions):
+    """How to reach Azure: which subscriptions and services."""
+
+    subscriptions: tuple[str, ...] = Field(default=(), description="--azure-subscription; () = every visible one")
+    services: tuple[str, ...] = AZURE_SERVICES
+
+
+class GcpOptions(_CloudOptions):
+    """How to reach Google Cloud: which projects and services."""
+
+    projects: tuple[str, ...] = Field(default=(), description="--gcp-project; () = every visible project")
+    services: tuple[str, ...] = GCP_SERVICES
+
+
+class KeyVault(Frozen):
+    """An Azure Key Vault as inventoried through the management plane (posture item)."""
+
+    item: Literal["azure-key-vault"] = "azure-key-vault"
+    subscription: str
+    location: str | None = None
+    id: str = Field(description="the vault's ARM resource id")
+    name: str
+    sku: str | None = None
+    soft_delete: bool | None = Field(default=None, description="enableSoftDelete; None when the API did not say")
+    soft_delete_retention_days: int | None = None
+    purge_protection: bool = Field(default=False, description="enablePurgeProtection (absent means off)")
+    rbac_authorization: bool | None = None
+    public_network_access: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    def resource(self) -> Resource:
+        return Resource(provider="azure", kind=self.item, id=self.id, name=self.name, account=self.subscription,
+                        region=self.location, attributes=self.model_dump(
+                            mode="json", exclude={"item", "subscription", "location", "id", "name"}))
+
+
+class KeyVaultKey(Frozen):
+    """A key in an Azure Key Vault, read through the management plane (posture item)."""
+
+    item: Literal["azure-key-vault-key"] = "azure-key-vault-key"
+    subscription: str
+    location: str | None = None
+    id: str = Field(description="the key's ARM resource id")
+    name: str
+    vault: str
+    key_type: str | None = Field(default=None, description="kty: RSA, RSA-HSM, EC, EC-HSM, oct, oct-HSM")
+    key_size: int | None = None
+    curve: str | None = Field(default=None, description="P-256, P-384, P-521, P-256K")
+    enabled: bool | None = None
+    expires: datetime | None = None
+    rotation_enabled: bool = Field(default=False, description="the rotation policy has a Rotate lifetime action")
+    rotation_interval_days: int | None = Field(default=None, description="days between automatic rotations, "
+                                               "from timeAfterCreate or from the expiry and timeBeforeExpiry")
+    rotation_policy_expiry: str | None = Field(default=None, description="expiryTime of new versions (ISO 8601)")
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    def resource(self) -> Resource:
+        return Resource(provider="azure", kind=self.item, id=self.id, name=f"{self.vault}/{self.name}",
+                        account=self.subscription, region=self.location, attributes=self.model_dump(
+                            mode="json", exclude={"item", "subscription", "location", "id", "name"}))
+
+
+class CloudKmsKey(Frozen):
+    """A Cloud KMS crypto key (posture item)."""
+
+    item: Literal["gcp-kms-key"] = "gcp-kms-key"
+    project: str
+    location: str
+    id: str = Field(description="projects/P/locations/L/keyRings/R/cryptoKeys/K")
+    purpose: str | None = Field(default=None, description="ENCRYPT_DECRYPT, ASYMMETRIC_SIGN, ASYMMETRIC_DECRYPT, MAC")
+    algorithm: str | None = Field(default=None, description="GOOGLE_SYMMETRIC_ENCRYPTION, RSA_SIGN_PSS_2048_SHA256 ...")
+    protection_level: str | None = Field(default=None, description="SOFTWARE, HSM, EXTERNAL, EXTERNAL_VPC")
+    rotation_period_days: float | None = Field(default=None, description="None: no automatic rotation")
+    next_rotation_time: datetime | None = None
+    primary_state: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    def resource(self) -> Resource:
+        return Resource(provider="gcp", kind=self.item, id=self.id, name=self.id.rsplit("/", 1)[-1],
+                        account=self.project, region=self.location, attributes=self.model_dump(
+                            mode="json", exclude={"item", "project", "location", "id"}))
+
+
+class GcpSslCertificate(Frozen):
+    """A Compute Engine SSL certificate resource, global or regional (posture item)."""
+
+    item: Literal["gcp-ssl-certificate"] = "gcp-ssl-certificate"
+    project: str
+    region: str = "global"
+    id: str = Field(description="the selfLink's path: projects/P/(global|regions/R)/sslCertificates/NAME")
+    name: str
+    type: str | None = Field(default=None, description="SELF_MANAGED or MANAGED")
+    domains: tuple[str, ...] = ()
+    key_type: str | None = Field(default=None, description="RSA or EC, read from the certificate")
+    key_bits: int | None = None
+    not_after: datetime | None = None
+    in_use_by: tuple[str, ...] = ()
+
+    def resource(self) -> Resource:
+        return Resource(provider="gcp", kind=self.item, id=self.id, name=self.name, account=self.project,
+                        region=self.region, attributes=self.model_dump(
+                            mode="json", exclude={"item", "project", "region", "id", "name"}))
+
+
+PostureItem = AcmCertificate | KmsKey | KeyVault | KeyVaultKey | CloudKmsKey | GcpSslCertificate
+POSTURE_TYPES = (AcmCertificate, KmsKey, KeyVault, KeyVaultKey, CloudKmsKey, GcpSslCertificate)
 
 
 class DeclaredPolicy(Frozen):
     """A declared TLS policy expanded to the scanner's vocabulary (TLSv1.0 …, IANA suite names)."""
 
-    family: str = Field(description="elbv2, elb, apigateway or cloudfront")
+    family: str = Field(description="elbv2, elb, apigateway, cloudfront, or an Azure/GCP family (azure-appgw ...)")
     name: str
     protocols: tuple[str, ...]
     ciphers: tuple[str, ...]
     source: str = Field(description="documentation URL of the bundled table, or the API call it came from")
     unknown_ciphers: tuple[str, ...] = Field(default=(), description="declared names with no IANA mapping")
+    groups: tuple[str, ...] = Field(default=(), description="declared key-exchange groups, where the API has them")
 
 
 class ScopeStatus(Frozen):
     """One account/region/service unit of discovery and how it ended: an empty 'ok' is really empty."""
 
     provider: str = "aws"
-    account: str | None
+    account: str | None = Field(description="AWS account, Azure subscription or GCP project")
     region: str | None
     service: str
     status: Literal["ok", "error"]
@@ -117,7 +246,7 @@ class DiscoveryResult(Frozen):
     """Everything a discovery run found, and everything it could not look at."""
 
     targets: tuple[Target, ...] = ()
-    posture: tuple[AcmCertificate | KmsKey, ...] = ()
+    posture: tuple[PostureItem, ...] = ()
     errors: tuple[DiscoveryError, ...] = ()
     scopes: tuple[ScopeStatus, ...] = ()
     policies: dict[str, DeclaredPolicy] = Field(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from probe.discovery.models import AcmCertificate, DeclaredPolicy, DiscoveryResult, KmsKey, ScopeStatus
+from probe.discovery.models import DeclaredPolicy, DiscoveryResult, PostureItem, ScopeStatus
 from probe.errors import InputError
 from probe.models import DiscoveryError, Target
 
@@ -17,7 +18,7 @@ __all__ = ["DISCOVERY_SCHEMA", "FORMATS", "parse_document", "render", "to_docume
 
 DISCOVERY_SCHEMA = "tlsprobe.discovery/1"
 FORMATS = ("json", "table", "csv")
-_POSTURE = TypeAdapter(AcmCertificate | KmsKey)
+_POSTURE: TypeAdapter[PostureItem] = TypeAdapter(PostureItem)
 _CSV_FIELDS = ("host", "port", "sni", "provider", "kind", "account", "region", "scheme", "declared_policy", "arn",
                "certificate_arns")
 
@@ -86,9 +87,10 @@ def _table(result: DiscoveryResult) -> str:
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
     lines.append("")
-    lines.append(f"{len(result.targets)} targets, {len(result.posture)} posture items "
-                 f"({sum(isinstance(p, AcmCertificate) for p in result.posture)} certificates, "
-                 f"{sum(isinstance(p, KmsKey) for p in result.posture)} keys), {len(result.errors)} discovery errors")
+    kinds = Counter(p.item for p in result.posture)
+    breakdown = f" ({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))})" if kinds else ""
+    lines.append(f"{len(result.targets)} targets, {len(result.posture)} posture items{breakdown}, "
+                 f"{len(result.errors)} discovery errors")
     for error in result.errors:
         lines.append(f"  error: {error.account or '-'} {error.region or '-'} {error.service}: {error.error}")
     return "\n".join(lines) + "\n"

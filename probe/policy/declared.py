@@ -31,6 +31,7 @@ def declared_observation(target: Target, policies: Mapping[str, DeclaredPolicy] 
         target=target, status="ok", engine="declared", connections=0,
         tls_versions={v: v in policy.protocols for v in TLS_VERSIONS},
         cipher_suites={v: tuple(s) for v, s in suites.items() if s},
+        key_exchange_groups=policy.groups,
         notes=(f"declared policy {policy.name} ({policy.source})",),
     )
 

@@ -1,11 +1,12 @@
-"""ACM certificates and KMS keys judged as resources (OP-POL-001 3.3.1.2, 3.1.2.2, 3.2.2.1). Pure."""
+"""ACM certificates and KMS keys judged as resources (OP-POL-001 3.3.1.2, 3.1.2.2, 3.2.2.1), and the dispatch of
+every other posture item to its provider's module (probe.policy.azure, probe.policy.gcp). Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from probe.discovery.models import AcmCertificate, KmsKey
+from probe.discovery.models import AcmCertificate, KeyVault, KeyVaultKey, KmsKey, PostureItem
 from probe.models import Finding, ResourceResult, Severity, Waiver
 from probe.policy import rule_ids as R
 from probe.policy.compliance import compliant
@@ -104,17 +105,27 @@ def _kms_findings(key: KmsKey, profile: Profile | None, require_replica: bool) -
     return findings
 
 
-def posture_findings(item: AcmCertificate | KmsKey, profile: Profile | None = None, *, today: date,
+def posture_findings(item: PostureItem, profile: Profile | None = None, *, today: date,
                      require_kms_replica: bool = False) -> list[Finding]:
     """Findings of one posture item. `profile` (a probe.policy.Profile, optional) supplies the expiry
     window (certificates.expiry_warning_days, else 30 days) and the RSA/EC key tiers of certificates;
-    KMS keys use RSA-3072 / ECC-256 (OP-POL-001 3.1.2.2). `require_kms_replica` switches kms.no_replica on."""
+    KMS keys use RSA-3072 / ECC-256 (OP-POL-001 3.1.2.2). `require_kms_replica` switches kms.no_replica on
+    (and gcp.kms.single_region). Azure Key Vault items are judged in probe.policy.azure, Google Cloud items in
+    probe.policy.gcp."""
     if isinstance(item, AcmCertificate):
         return _acm_findings(item, profile, today)
-    return _kms_findings(item, profile, require_kms_replica)
+    if isinstance(item, KmsKey):
+        return _kms_findings(item, profile, require_kms_replica)
+    if isinstance(item, KeyVault | KeyVaultKey):
+        from probe.policy.azure import key_vault_findings
+
+        return key_vault_findings(item, profile, today=today)
+    from probe.policy.gcp import gcp_findings
+
+    return gcp_findings(item, profile, today=today, require_kms_replica=require_kms_replica)
 
 
-def judge_resource(item: AcmCertificate | KmsKey, profile: Profile | None = None, waivers: Sequence[Waiver] = (),
+def judge_resource(item: PostureItem, profile: Profile | None = None, waivers: Sequence[Waiver] = (),
                    *, today: date | None = None, require_kms_replica: bool = False) -> ResourceResult:
     """The item as a judged resource: its identity, its findings after waivers, its compliance."""
     day = today or datetime.now(UTC).date()

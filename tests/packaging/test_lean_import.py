@@ -10,7 +10,8 @@ import sys
 import pytest
 
 # What the lab, bench and parquet extras bring; none may be imported by `import probe` or by a --help.
-EXTRA_MODULES = ("moto", "matplotlib", "scipy", "pandas", "pyarrow", "aws_encryption_sdk", "trustme", "numpy", "flask")
+EXTRA_MODULES = ("moto", "matplotlib", "scipy", "pandas", "pyarrow", "aws_encryption_sdk", "trustme", "numpy", "flask",
+                 "azure", "google")
 
 _REPORT = (
     "\nimport json, sys\n"
