@@ -205,7 +205,8 @@ def finish_run(
         from probe.alerts.base import build_alert
         from probe.alerts.webhook import WebhookAlerter  # httpx only when alerting
 
-        message = build_alert(diff, current, alert_on=alerts.alert_on, sweep_id=sweep_id, label=label)
+        message = build_alert(diff, [*current, *current_resources], alert_on=alerts.alert_on, sweep_id=sweep_id,
+                              label=label)
         if message is not None:
             alerter = WebhookAlerter(alerts.webhook, format=alerts.format.value, attempts=alerts.attempts,
                                      backoff_s=alerts.backoff_s, timeout_s=alerts.timeout_s)
@@ -225,7 +226,7 @@ def finish_run(
                       succeeded=record.state == "done" if record else True,
                       last_success=_last_success(store, label, sweep_id) if store and sweep_id else None,
                       label=label, profile=record.profile if record else (profile_slug or ""))
-        write_metrics(metrics_file, current, run)
+        write_metrics(metrics_file, [*current, *current_resources], run)
     return RunOutcome(exit_code=code, diff=diff, baseline=described, alert_sent=sent, problems=tuple(problems),
                       notes=tuple(notes))
 
