@@ -60,6 +60,11 @@ class ScanOptionsKw(TypedDict, total=False):
     max_duration: float | None
     engine: str
     no_http: bool
+    cluster: str | None
+    cluster_tls_ca: PathLike | None
+    cluster_tls_cert: PathLike | None
+    cluster_tls_key: PathLike | None
+    chunk_size: int | None
     observer: Observer | None
 
 
@@ -125,6 +130,11 @@ class SweepKw(DiscoverKw, RunOptionsKw, total=False):
     max_duration: float | None
     engine: str
     no_http: bool
+    cluster: str | None
+    cluster_tls_ca: PathLike | None
+    cluster_tls_cert: PathLike | None
+    cluster_tls_key: PathLike | None
+    chunk_size: int | None
     observer: Observer | None
 
 

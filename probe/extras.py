@@ -17,6 +17,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "lab": ("moto", "flask", "trustme"),
     "bench": ("moto", "flask", "matplotlib", "numpy", "scipy", "pandas", "aws_encryption_sdk"),
     "parquet": ("pyarrow", "pandas"),
+    "dask": ("dask", "distributed"),  # --cluster: scale-out on Dask distributed
     # --provider azure / gcp: the official SDKs (management plane; Cloud KMS and Resource Manager over REST)
     "azure": ("azure.identity", "azure.mgmt.network", "azure.mgmt.cdn", "azure.mgmt.frontdoor",
               "azure.mgmt.apimanagement", "azure.mgmt.keyvault", "azure.mgmt.resource.subscriptions"),

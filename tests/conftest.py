@@ -50,6 +50,7 @@ STARTERS = frozenset({
     "ThreadedMotoServer",
     "bench.kms_suite.kms_bed", "bench.tls_suite.servers", "bench.proxy.ThreadedProxy",
     "bench.scan_bench.network_floor_s",
+    "cluster.client.open_cluster", "cluster.client.cluster_session",  # a Dask LocalCluster (--cluster local:N)
 })
 
 # CLI commands that start servers, by the typer app they are invoked on (CliRunner().invoke(app, [...])).

@@ -24,6 +24,8 @@ from probe.models import DiscoveryError, EndpointResult, Observation, PolicyRef,
 from probe.store import Store
 
 Judge = Callable[[Observation], EndpointResult]
+# Where observations come from: `Engine.run` in this process, or `ClusterScanner.run` on a Dask cluster.
+Source = Callable[[Iterable[Target], Callable[[Target], None] | None], AsyncIterator[Observation]]
 
 
 @dataclass(frozen=True)
@@ -108,18 +110,36 @@ def _not_done(targets: Iterable[Target], done: set[str]) -> Iterator[Target]:
             yield target
 
 
+@contextlib.asynccontextmanager
+async def scan_source(plan: ScanPlan) -> AsyncIterator[Source]:
+    """Where a run's observations come from: this process's engine, or the plan's cluster (started or connected
+    here, before anything is stored; ClusterError when it cannot be used)."""
+    if plan.cluster is None:
+        yield lambda targets, on_start: plan.engine().run(targets, on_start=on_start)
+        return
+    from probe.cluster.client import ClusterScanner, cluster_session  # Dask only with --cluster
+
+    async with cluster_session(plan.cluster) as session:
+        yield ClusterScanner(plan, session).run
+
+
 async def judged_results(
     plan: ScanPlan, targets: Iterable[Target], judge: Judge, *, observer: Observer | None = None,
-    total: int | None = None,
+    total: int | None = None, source: Source | None = None,
 ) -> AsyncIterator[EndpointResult]:
     """Each endpoint's judged result as its scan completes (the stream the whole library builds on)."""
+    if source is None:
+        async with scan_source(plan) as opened:
+            async for result in judged_results(plan, targets, judge, observer=observer, total=total, source=opened):
+                yield result
+        return
     done = 0
 
     def started(target: Target) -> None:
         if observer is not None:
             observer(ProgressEvent("started", target, done, total))
 
-    async for observation in plan.engine().run(targets, on_start=started if observer else None):
+    async for observation in source(targets, started if observer else None):
         result = judge(observation)
         done += 1
         if observer is not None:
@@ -163,7 +183,22 @@ async def run_job(
     stop_reason: Callable[[], str] = lambda: "stopped",
 ) -> JobResult:
     """Scan, judge and store every target, then diff, alert and write metrics. Raises TlsProbeError (with
-    `sweep_id` set when a sweep was begun) for what makes the run impossible, Interrupted when `stop` is set."""
+    `sweep_id` set when a sweep was begun) for what makes the run impossible, Interrupted when `stop` is set.
+    With a cluster, it is started or connected to first: a cluster that cannot be used stores nothing."""
+    async with scan_source(plan) as source:
+        return await _run_job(plan, work, run, source, observer=observer, stop=stop, stop_reason=stop_reason)
+
+
+async def _run_job(
+    plan: ScanPlan,
+    work: Work,
+    run: RunOptions,
+    source: Source,
+    *,
+    observer: Observer | None,
+    stop: asyncio.Event | None,
+    stop_reason: Callable[[], str],
+) -> JobResult:
     started = datetime.now(UTC)
     clock = time.monotonic()
     profile = plan.profile
@@ -190,7 +225,7 @@ async def run_job(
             if store is not None and sweep_id is not None and run.resume is None:
                 for item in work.resources:
                     store.record_resource(sweep_id, item)
-            stream = judged_results(plan, targets, work.judge, observer=observer, total=work.total)
+            stream = judged_results(plan, targets, work.judge, observer=observer, total=work.total, source=source)
             completed = await _consume(stream, keep, stop)
             if not completed:
                 kept = len(held)
@@ -249,7 +284,9 @@ __all__ = [
     "Observer",
     "ProgressEvent",
     "RunOptions",
+    "Source",
     "Work",
     "judged_results",
     "run_job",
+    "scan_source",
 ]

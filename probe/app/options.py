@@ -13,7 +13,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from probe.cluster.spec import ClusterSpec, parse_cluster
 from probe.errors import InputError
+from probe.extras import require
 from probe.models import Waiver
 from probe.policy import DEFAULT_PROFILE, Profile, load_profile, load_waivers
 from probe.resolve import DnsResolver, Overrides, Resolver, StaticResolver, SystemResolver
@@ -48,6 +50,11 @@ class ScanOptions:
     max_duration: float | None = None
     engine: EngineName = EngineName.FAST
     no_http: bool = False
+    cluster: str | None = None  # None: this process scans; else local[:N], tcp://HOST:PORT or tls://HOST:PORT
+    cluster_tls_ca: Path | None = None
+    cluster_tls_cert: Path | None = None
+    cluster_tls_key: Path | None = None
+    chunk_size: int | None = None  # targets per chunk sent to a worker (None: 4 x concurrency)
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> ScanOptions:
@@ -57,7 +64,7 @@ class ScanOptions:
         for key in ("resolve", "connect_to"):
             if key in picked:
                 picked[key] = tuple(picked[key] or ())
-        for key in ("ca_file", "waivers"):
+        for key in ("ca_file", "waivers", "cluster_tls_ca", "cluster_tls_cert", "cluster_tls_key"):
             if picked.get(key) is not None:
                 picked[key] = Path(picked[key])
         if "engine" in picked:
@@ -115,12 +122,17 @@ class ScanOptions:
     def plan(self) -> ScanPlan:
         """Validated options with the profile, waivers, resolver and overrides loaded; InputError otherwise."""
         self.validate()
+        cluster = parse_cluster(self.cluster, tls_ca=self.cluster_tls_ca, tls_cert=self.cluster_tls_cert,
+                                tls_key=self.cluster_tls_key, chunk_size=self.chunk_size)
+        if cluster is not None:
+            require("dask", "--cluster")  # a missing extra is refused before anything starts
         return ScanPlan(
             options=self,
             overrides=Overrides.parse(self.resolve, self.connect_to),
             resolver=parse_dns_server(self.dns_server),
             profile=load_profile(str(self.policy)),
             waivers=tuple(load_waivers(self.waivers)) if self.waivers else (),
+            cluster=cluster,
         )
 
 
@@ -133,6 +145,7 @@ class ScanPlan:
     resolver: Resolver
     profile: Profile
     waivers: tuple[Waiver, ...]
+    cluster: ClusterSpec | None = None  # None: this process scans (probe.cluster: Dask workers do)
 
     @property
     def limits(self) -> Limits:
@@ -144,24 +157,27 @@ class ScanPlan:
 
     def engine(self) -> Engine:
         """The async engine with the chosen back-end (loaded now, not when the CLI registers its options)."""
-        settings = self.settings
-        backend: BackendFactory
-        if self.options.engine == EngineName.FAST:
-            from probe.scan.fast import FastScanner
+        return build_engine(self.options, self.resolver, self.overrides)
 
-            backend = lambda gate: FastScanner(gate, settings)  # noqa: E731
-        else:
-            from probe.scan.sslyze_adapter import SslyzeScanner
 
-            backend = lambda gate: SslyzeScanner(gate, settings)  # noqa: E731
-        if settings.http:
-            from probe.scan.http import HttpLayer
+def build_engine(options: ScanOptions, resolver: Resolver, overrides: Overrides | None = None) -> Engine:
+    """The async engine of `options` with the chosen back-end (also what a cluster worker scans a chunk with)."""
+    settings = options.scan_settings()
+    backend: BackendFactory
+    if options.engine == EngineName.FAST:
+        from probe.scan.fast import FastScanner
 
-            tls_backend = backend
-            backend = lambda gate: HttpLayer(tls_backend(gate), gate, timeout=settings.timeout)  # noqa: E731
-        return Engine(
-            backend, self.resolver, limits=self.limits, overrides=self.overrides, all_ips=self.options.all_ips
-        )
+        backend = lambda gate: FastScanner(gate, settings)  # noqa: E731
+    else:
+        from probe.scan.sslyze_adapter import SslyzeScanner
+
+        backend = lambda gate: SslyzeScanner(gate, settings)  # noqa: E731
+    if settings.http:
+        from probe.scan.http import HttpLayer
+
+        tls_backend = backend
+        backend = lambda gate: HttpLayer(tls_backend(gate), gate, timeout=settings.timeout)  # noqa: E731
+    return Engine(backend, resolver, limits=options.limits(), overrides=overrides, all_ips=options.all_ips)
 
 
 def parse_dns_server(value: str | None) -> Resolver:
@@ -191,4 +207,4 @@ def target_spec(
     )
 
 
-__all__ = ["EngineName", "ScanOptions", "ScanPlan", "parse_dns_server", "target_spec"]
+__all__ = ["EngineName", "ScanOptions", "ScanPlan", "build_engine", "parse_dns_server", "target_spec"]

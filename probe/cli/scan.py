@@ -106,6 +106,19 @@ EngineOpt = Annotated[EngineName, typer.Option("--engine", help="Scanner back-en
 NoHttpOpt = Annotated[
     bool, typer.Option("--no-http", help="No GET / on HTTPS endpoints (no HSTS check), only the TLS scan.")
 ]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option("--cluster", help="Scan on Dask: local[:N] (N worker processes here), tcp://HOST:PORT or "
+                 "tls://HOST:PORT (a `dask scheduler`). Needs the dask extra."),
+]
+ClusterTlsCaOpt = Annotated[Path | None, typer.Option("--cluster-tls-ca", help="CA file of a tls:// Dask cluster.")]
+ClusterTlsCertOpt = Annotated[
+    Path | None, typer.Option("--cluster-tls-cert", help="Client certificate for a tls:// Dask cluster.")
+]
+ClusterTlsKeyOpt = Annotated[Path | None, typer.Option("--cluster-tls-key", help="Its private key (PEM).")]
+ChunkSizeOpt = Annotated[
+    int | None, typer.Option("--chunk-size", help="Targets per chunk sent to a worker (default 4 x --concurrency).")
+]
 
 
 def command(
@@ -135,6 +148,11 @@ def command(
     max_duration: MaxDurationOpt = None,
     engine: EngineOpt = EngineName.FAST,
     no_http: NoHttpOpt = False,
+    cluster: ClusterOpt = None,
+    cluster_tls_ca: ClusterTlsCaOpt = None,
+    cluster_tls_cert: ClusterTlsCertOpt = None,
+    cluster_tls_key: ClusterTlsKeyOpt = None,
+    chunk_size: ChunkSizeOpt = None,
     db: DbOpt = None,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
@@ -156,7 +174,8 @@ def command(
             resolve=tuple(resolve or ()), connect_to=tuple(connect_to or ()), all_ips=all_ips,
             dns_server=dns_server, ca_file=ca_file, policy=policy, waivers=waivers, concurrency=concurrency,
             per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,
-            engine=engine, no_http=no_http,
+            engine=engine, no_http=no_http, cluster=cluster, cluster_tls_ca=cluster_tls_ca,
+            cluster_tls_cert=cluster_tls_cert, cluster_tls_key=cluster_tls_key, chunk_size=chunk_size,
         ).plan()  # fmt: skip
         spec = target_spec(tuple(targets or ()), tuple(targets_file or ()), sni=sni, allow_cidr=allow_cidr,
                            max_targets=max_targets)

@@ -45,6 +45,11 @@ from probe.cli.runner import ReportSettings, execute
 from probe.cli.scan import (
     AllIpsOpt,
     CaFileOpt,
+    ChunkSizeOpt,
+    ClusterOpt,
+    ClusterTlsCaOpt,
+    ClusterTlsCertOpt,
+    ClusterTlsKeyOpt,
     ConcurrencyOpt,
     ConnectToOpt,
     DeadlineOpt,
@@ -114,6 +119,11 @@ def command(
     max_duration: MaxDurationOpt = None,
     engine: EngineOpt = EngineName.FAST,
     no_http: NoHttpOpt = False,
+    cluster: ClusterOpt = None,
+    cluster_tls_ca: ClusterTlsCaOpt = None,
+    cluster_tls_cert: ClusterTlsCertOpt = None,
+    cluster_tls_key: ClusterTlsKeyOpt = None,
+    chunk_size: ChunkSizeOpt = None,
     db: DbOpt = None,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
@@ -135,7 +145,8 @@ def command(
             resolve=tuple(resolve or ()), connect_to=tuple(connect_to or ()), all_ips=all_ips,
             dns_server=dns_server, ca_file=ca_file, policy=policy, waivers=waivers, concurrency=concurrency,
             per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,
-            engine=engine, no_http=no_http,
+            engine=engine, no_http=no_http, cluster=cluster, cluster_tls_ca=cluster_tls_ca,
+            cluster_tls_cert=cluster_tls_cert, cluster_tls_key=cluster_tls_key, chunk_size=chunk_size,
         ).plan()  # fmt: skip
         run = run_options(
             db=db, label=label, lock_timeout=lock_timeout, baseline=baseline, fail_on=fail_on,

@@ -49,7 +49,7 @@ def test_require_names_the_extra_and_the_pip_line(monkeypatch: pytest.MonkeyPatc
     assert str(caught.value) == (
         "'tlsprobe lab' needs the lab extra (trustme not installed): pip install 'tlsprobe[lab]'"
     )
-    assert {"lab", "bench", "parquet", "azure", "gcp"} <= set(EXTRAS)
+    assert {"lab", "bench", "parquet", "azure", "gcp", "dask"} <= set(EXTRAS)
 
 
 def test_lab_up_without_the_lab_extra_exits_2_with_the_pip_line(tmp_path: Path) -> None:

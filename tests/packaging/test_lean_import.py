@@ -11,7 +11,8 @@ import pytest
 
 # What the lab, bench and parquet extras bring; none may be imported by `import probe` or by a --help.
 EXTRA_MODULES = ("moto", "matplotlib", "scipy", "pandas", "pyarrow", "aws_encryption_sdk", "trustme", "numpy", "flask",
-                 "azure", "google")
+                 "azure", "google",
+                 "dask", "distributed")
 
 _REPORT = (
     "\nimport json, sys\n"
