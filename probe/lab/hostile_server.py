@@ -1,9 +1,11 @@
 """One hostile lab endpoint as its own process: `python -m probe.lab.hostile_server SPEC.json`.
 
 Kinds: tarpit, slow_drip, reset_after_hello, garbage, fatal_alert, accept_close, ssh_banner, counter
-(counts connections into `count_file`, answers nothing) and tls (optionally requiring SNI, optionally
-answering every HTTP request with a 301 to `redirect_to`). Binds the spec's address (IPv4 or IPv6),
-writes `ready_file` ({"port", "pid"}), then serves until killed.
+(counts connections into `count_file`, answers nothing), aia (plain HTTP: GET /NAME answers the file NAME of
+`aia_dir`, as a CA's AIA CA Issuers server does, counting requests into `count_file`) and tls (versions, cipher
+string and DH parameters from the spec; optionally requiring SNI, optionally answering every HTTP request with a
+301 to `redirect_to`). Binds the spec's address (IPv4 or IPv6), writes `ready_file` ({"port", "pid"}), then serves
+until killed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import ssl
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -100,10 +103,20 @@ def _counter(count_file: Path) -> Callable[[socket.socket], None]:
     return serve_counter
 
 
+_VERSIONS = {"TLSv1.0": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1, "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+             "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+
+
 def _tls_context(spec: dict[str, Any]) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.set_ciphers("ECDHE+AESGCM")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1 on purpose
+        ctx.minimum_version = _VERSIONS[spec.get("min_version") or "TLSv1.2"]
+        ctx.maximum_version = _VERSIONS[spec.get("max_version") or "TLSv1.3"]
+    ctx.set_ciphers(spec.get("ciphers") or "ECDHE+AESGCM")
+    ctx.options |= ssl.OP_NO_COMPRESSION
+    if spec.get("dh_params"):
+        ctx.load_dh_params(spec["dh_params"])
     for cert in spec["certificates"]:
         ctx.load_cert_chain(cert["cert"], cert["key"])
     if spec.get("sni_required"):
@@ -145,6 +158,36 @@ def _tls(spec: dict[str, Any]) -> Callable[[socket.socket], None]:
     return serve_tls
 
 
+def _aia(directory: Path, count_file: Path) -> Callable[[socket.socket], None]:
+    lock = threading.Lock()
+    count = [0]
+
+    def serve_aia(conn: socket.socket) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request and len(request) < 8192:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            request += chunk
+        with lock:
+            count[0] += 1
+            tmp = count_file.with_suffix(".tmp")
+            tmp.write_text(str(count[0]), encoding="utf-8")
+            tmp.replace(count_file)
+        parts = request.split(b" ", 2)
+        name = parts[1].decode("ascii", errors="replace").lstrip("/") if len(parts) > 1 else ""
+        path = directory / name
+        if parts[0] != b"GET" or "/" in name or not name or not path.is_file():
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return
+        body = path.read_bytes()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+    count_file.write_text("0", encoding="utf-8")
+    return serve_aia
+
+
 HANDLERS: dict[str, Callable[[socket.socket], None]] = {
     "tarpit": serve_tarpit,
     "slow_drip": serve_slow_drip,
@@ -162,6 +205,8 @@ def make_handler(spec: dict[str, Any]) -> Callable[[socket.socket], None]:
         return _tls(spec)
     if kind == "counter":
         return _counter(Path(spec["count_file"]))
+    if kind == "aia":
+        return _aia(Path(spec["aia_dir"]), Path(spec["count_file"]))
     if kind in HANDLERS:
         return HANDLERS[kind]
     raise ValueError(f"unknown hostile endpoint kind {kind!r}")
