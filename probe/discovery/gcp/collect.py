@@ -11,6 +11,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from google.api_core import exceptions as gexc
+from google.auth.exceptions import GoogleAuthError
 from google.cloud import compute_v1, kms_v1
 
 from probe.discovery.base import DiscoveryItem
@@ -23,7 +24,7 @@ from probe.models import DiscoveryError, Target, TargetSource
 __all__ = ["COLLECTORS", "GLOBAL", "Unit"]
 
 GLOBAL = "global"
-GCP_ERRORS = (gexc.GoogleAPICallError, Throttled)
+GCP_ERRORS = (gexc.GoogleAPICallError, GoogleAuthError, Throttled)
 _PROXY_KINDS = {"targetHttpsProxies": "gcp-target-https-proxy", "targetSslProxies": "gcp-target-ssl-proxy"}
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.exceptions import GoogleAuthError
 
 from probe.discovery.models import GcpOptions
 from probe.errors import InputError
@@ -74,6 +75,8 @@ def describe_error(exc: BaseException) -> str:
             text = f"API disabled or not found ({text})"
     elif isinstance(exc, Throttled):
         text = str(exc)
+    elif isinstance(exc, GoogleAuthError):
+        text = f"HTTP 401 (the credentials were refused): {type(exc).__name__}: {exc}"
     else:
         text = f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:300]
@@ -155,7 +158,7 @@ class GcpSession:
         client = self.client(resourcemanager_v3.ProjectsClient, rest=True)
         try:
             found = self.call(lambda: [message_dict(p) for p in client.search_projects(request={})])
-        except gexc.Unauthenticated as exc:
+        except (gexc.Unauthenticated, GoogleAuthError) as exc:
             raise InputError(f"Google Cloud rejected the credentials: {describe_error(exc)}") from None
         except (gexc.GoogleAPICallError, Throttled) as exc:
             raise InputError(f"cannot list GCP projects: {describe_error(exc)}") from None
