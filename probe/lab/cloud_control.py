@@ -77,7 +77,8 @@ def _stop_served(state: dict[str, Any]) -> None:
     from probe.lab.manager import EndpointState, stop_endpoints  # not at import: the CLI loads this module
 
     served = (state.get("manifest") or {}).get("served") or {}
-    stop_endpoints(EndpointState.model_validate(item) for item in served.values())
+    served_estates = ((state.get("estates") or {}).get("manifest") or {}).get("served") or {}
+    stop_endpoints(EndpointState.model_validate(item) for item in [*served.values(), *served_estates.values()])
 
 
 def _stop_daemon(state: dict[str, Any]) -> bool:
@@ -109,8 +110,14 @@ def sweep_hint(state_dir: Path) -> str:
     """The sweep command line for the emulated account (what `make demo` runs)."""
     state = cloud_state(state_dir) or {}
     connect = " ".join(f"--connect-to {item}" for item in state.get("connect_to", []))
+    env, clouds = "", ""
+    if state.get("estates"):  # the emulated Azure and GCP of the same daemon: one sweep of the three clouds
+        from probe.lab.multicloud import Estates
+
+        env, clouds = Estates.model_validate(state["estates"]).hint()
+        env, clouds = f" {env}", f" {clouds}"
     return (
-        f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing tlsprobe sweep --provider aws "
+        f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing{env} tlsprobe sweep --provider aws{clouds} "
         f"--endpoint-url {state.get('endpoint_url', 'URL')} --regions {','.join(state.get('regions', []))} "
         f"--ca-file {state_dir / 'ca.pem'} --dns-server static {connect}"
     )

@@ -51,6 +51,13 @@ class Estates(Frozen):
         return {"AZURE_ACCESS_TOKEN": self.azure_token, "GOOGLE_OAUTH_ACCESS_TOKEN": self.gcp_token,
                 "NO_GCE_CHECK": "True"}
 
+    def hint(self) -> tuple[str, str]:
+        """(environment prefix, options) of a sweep command line, as text (the tokens are the fakes' fixtures)."""
+        env = " ".join(f"{k}={v}" for k, v in self.environment().items())
+        args = self.sweep_args()
+        return env, " ".join(args[:4]) + " " + " ".join(
+            f"{args[i]} {args[i + 1]}" for i in range(4, len(args), 2))
+
     def sweep_args(self) -> list[str]:
         """`--provider azure --provider gcp` with the endpoints, the CA and the --connect-to map."""
         args = ["--provider", "azure", "--provider", "gcp", "--azure-endpoint", self.azure_endpoint,
@@ -90,7 +97,7 @@ def _connect_to(served: FleetManifest) -> list[str]:
 @contextmanager
 def running_estates(state_dir: Path, lab: LabState | Path) -> Iterator[Estates]:
     """Both fake APIs and the lab servers of their endpoints, for the duration of the `with` block."""
-    directory = state_dir / ESTATES_DIR
+    directory = state_dir.resolve() / ESTATES_DIR  # the servers run from another directory
     directory.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         azure = stack.enter_context(running_azure(directory))
