@@ -207,18 +207,18 @@ def discover_clouds(
 
 
 def sweep_work(plan: ScanPlan, found: DiscoveryResult, *, require_kms_replica: bool = False,
-               today: date | None = None) -> Work:
+               today: date | None = None, sensitive_tags: Sequence[tuple[str, str]] | None = None) -> Work:
     """What a sweep scans and judges: the discovered endpoints (observed, declared and drift findings) and the
     discovered resources, judged now (ACM certificates, KMS keys, Key Vault vaults and keys, Cloud KMS keys, Compute
-    SSL certificates)."""
+    SSL certificates, and the AWS estate's storage, databases, secrets, parameters, vaults and trails, classified
+    by `sensitive_tags`: None for the default, DataClassification=ePHI or =sensitive)."""
+    from probe.policy.aws_posture import DEFAULT_SENSITIVE_TAGS, judge_estate
     from probe.policy.discovered import judge_discovered
-    from probe.policy.resources import judge_resource
 
     day = today or date.today()
-    resources = [
-        judge_resource(item, plan.profile, plan.waivers, today=day, require_kms_replica=require_kms_replica)
-        for item in found.posture
-    ]
+    resources = judge_estate(found.posture, plan.profile, plan.waivers, today=day,
+                             require_kms_replica=require_kms_replica, scopes=found.scopes,
+                             sensitive_tags=DEFAULT_SENSITIVE_TAGS if sensitive_tags is None else sensitive_tags)
     judge = partial(judge_discovered, profile=plan.profile, waivers=plan.waivers, today=day, policies=found.policies)
     return Work(targets=iter(found.targets), judge=judge, total=len(found.targets), discovery_errors=found.errors,
                 resources=resources)

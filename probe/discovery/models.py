@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from probe.discovery.posture_models import AWS_POSTURE_TYPES, AwsResourceItem, KmsKeyIndex
 from probe.models import DiscoveryError, Frozen, Resource, Target
 
 __all__ = [
@@ -25,10 +26,13 @@ __all__ = [
     "KeyVaultKey",
     "KmsKey",
     "PostureItem",
+    "ResourceItem",
     "ScopeStatus",
 ]
 
-ALL_SERVICES: tuple[str, ...] = ("elbv2", "elb", "apigateway", "apigatewayv2", "cloudfront", "acm", "kms")
+ALL_SERVICES: tuple[str, ...] = ("elbv2", "elb", "apigateway", "apigatewayv2", "cloudfront", "acm", "kms",
+                                 # the encryption posture of the estate (probe/discovery/aws/posture.py)
+                                 "s3", "ebs", "rds", "efs", "backup", "secretsmanager", "ssm", "cloudtrail")
 AZURE_SERVICES: tuple[str, ...] = ("applicationgateway", "frontdoor", "frontdoor-classic", "apimanagement", "keyvault")
 GCP_SERVICES: tuple[str, ...] = ("compute", "kms")
 
@@ -89,12 +93,17 @@ class KmsKey(Frozen):
     multi_region: bool = False
     multi_region_type: str | None = Field(default=None, description="PRIMARY or REPLICA")
     replica_regions: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    tags: dict[str, str] = Field(default_factory=dict)
+    deletion_date: datetime | None = None
+    policy: str | None = Field(default=None, description="the key policy document (JSON text), read for the judge")
+    unread: tuple[str, ...] = Field(default=(), description="facts that could not be read (see discovery errors)")
 
     def resource(self) -> Resource:
         """This key as a report's resource: its ARN, its key id as the name, the rest as attributes."""
         return Resource(provider="aws", kind=self.item, id=self.arn, name=self.key_id, account=self.account,
                         region=self.region, attributes=self.model_dump(
-                            mode="json", exclude={"item", "account", "region", "arn", "key_id"}))
+                            mode="json", exclude={"item", "account", "region", "arn", "key_id", "policy"}))
 
 
 class _CloudOptions(Frozen):
@@ -213,8 +222,11 @@ class GcpSslCertificate(Frozen):
                             mode="json", exclude={"item", "project", "region", "id", "name"}))
 
 
-PostureItem = AcmCertificate | KmsKey | KeyVault | KeyVaultKey | CloudKmsKey | GcpSslCertificate
-POSTURE_TYPES = (AcmCertificate, KmsKey, KeyVault, KeyVaultKey, CloudKmsKey, GcpSslCertificate)
+# What a report shows as a resource (`.resource()`), and what discovery yields besides targets: those and
+# KmsKeyIndex, which tells the judge whose key a resource uses.
+ResourceItem = AcmCertificate | KmsKey | KeyVault | KeyVaultKey | CloudKmsKey | GcpSslCertificate | AwsResourceItem
+PostureItem = ResourceItem | KmsKeyIndex
+POSTURE_TYPES = (AcmCertificate, KmsKey, KeyVault, KeyVaultKey, CloudKmsKey, GcpSslCertificate, *AWS_POSTURE_TYPES)
 
 
 class DeclaredPolicy(Frozen):

@@ -16,7 +16,9 @@ from probe.models import Frozen, Resource
 
 __all__ = [
     "AWS_POSTURE_TYPES",
+    "AWS_RESOURCE_TYPES",
     "AwsPostureItem",
+    "AwsResourceItem",
     "BackupVault",
     "CloudTrailTrail",
     "EbsEncryptionDefault",
@@ -170,7 +172,9 @@ class KmsKeyIndex(Frozen):
     aws_managed: tuple[str, ...] = Field(default=(), description="key ids of AWS-managed keys")
 
 
-AwsPostureItem = (S3Bucket | EbsEncryptionDefault | EbsVolume | EbsSnapshot | RdsInstance | RdsCluster
-                  | EfsFileSystem | BackupVault | SecretsManagerSecret | SsmParameter | CloudTrailTrail | KmsKeyIndex)
-AWS_POSTURE_TYPES = (S3Bucket, EbsEncryptionDefault, EbsVolume, EbsSnapshot, RdsInstance, RdsCluster, EfsFileSystem,
-                     BackupVault, SecretsManagerSecret, SsmParameter, CloudTrailTrail, KmsKeyIndex)
+AwsResourceItem = (S3Bucket | EbsEncryptionDefault | EbsVolume | EbsSnapshot | RdsInstance | RdsCluster
+                   | EfsFileSystem | BackupVault | SecretsManagerSecret | SsmParameter | CloudTrailTrail)
+AWS_RESOURCE_TYPES = (S3Bucket, EbsEncryptionDefault, EbsVolume, EbsSnapshot, RdsInstance, RdsCluster, EfsFileSystem,
+                      BackupVault, SecretsManagerSecret, SsmParameter, CloudTrailTrail)
+AwsPostureItem = AwsResourceItem | KmsKeyIndex
+AWS_POSTURE_TYPES = (*AWS_RESOURCE_TYPES, KmsKeyIndex)

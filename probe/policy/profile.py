@@ -147,8 +147,8 @@ class HstsSettings(Frozen):
 
 # Names or descriptions of SSM parameters that look like secrets (regular expressions, case-insensitive).
 DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
-    r"passw(or)?d", r"secret", r"token", r"api[-_.]?key", r"private[-_.]?key", r"credential",
-    r"conn(ection)?[-_.]?str(ing)?",
+    r"passw(or)?d", r"secret", r"token", r"api[-_.\s]?key", r"private[-_.\s]?key", r"credential",
+    r"conn(ection)?[-_.\s]?str(ing)?",
 )
 
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from probe.discovery.models import AcmCertificate, KeyVault, KeyVaultKey, KmsKey, PostureItem
+from probe.discovery.models import (
+    AcmCertificate,
+    CloudKmsKey,
+    GcpSslCertificate,
+    KeyVault,
+    KeyVaultKey,
+    KmsKey,
+    ResourceItem,
+)
 from probe.models import Finding, ResourceResult, Severity, Waiver
 from probe.policy import rule_ids as R
 from probe.policy.compliance import compliant
@@ -105,13 +113,14 @@ def _kms_findings(key: KmsKey, profile: Profile | None, require_replica: bool) -
     return findings
 
 
-def posture_findings(item: PostureItem, profile: Profile | None = None, *, today: date,
+def posture_findings(item: ResourceItem, profile: Profile | None = None, *, today: date,
                      require_kms_replica: bool = False) -> list[Finding]:
     """Findings of one posture item. `profile` (a probe.policy.Profile, optional) supplies the expiry
     window (certificates.expiry_warning_days, else 30 days) and the RSA/EC key tiers of certificates;
     KMS keys use RSA-3072 / ECC-256 (OP-POL-001 3.1.2.2). `require_kms_replica` switches kms.no_replica on
     (and gcp.kms.single_region). Azure Key Vault items are judged in probe.policy.azure, Google Cloud items in
-    probe.policy.gcp."""
+    probe.policy.gcp, the AWS estate's items (S3, EBS ...) in probe.policy.aws_posture: here alone, without the
+    keys and trails of their estate (`judge_estate` judges them with it)."""
     if isinstance(item, AcmCertificate):
         return _acm_findings(item, profile, today)
     if isinstance(item, KmsKey):
@@ -120,12 +129,16 @@ def posture_findings(item: PostureItem, profile: Profile | None = None, *, today
         from probe.policy.azure import key_vault_findings
 
         return key_vault_findings(item, profile, today=today)
-    from probe.policy.gcp import gcp_findings
+    if isinstance(item, CloudKmsKey | GcpSslCertificate):
+        from probe.policy.gcp import gcp_findings
 
-    return gcp_findings(item, profile, today=today, require_kms_replica=require_kms_replica)
+        return gcp_findings(item, profile, today=today, require_kms_replica=require_kms_replica)
+    from probe.policy.aws_posture import judge_estate
+
+    return list(judge_estate([item], profile, today=today, require_kms_replica=require_kms_replica)[0].findings)
 
 
-def judge_resource(item: PostureItem, profile: Profile | None = None, waivers: Sequence[Waiver] = (),
+def judge_resource(item: ResourceItem, profile: Profile | None = None, waivers: Sequence[Waiver] = (),
                    *, today: date | None = None, require_kms_replica: bool = False) -> ResourceResult:
     """The item as a judged resource: its identity, its findings after waivers, its compliance."""
     day = today or datetime.now(UTC).date()

@@ -38,7 +38,7 @@ def test_unknown_profile_is_input_error(no_credentials: None) -> None:
     (["--regions", "all,eu-west-1"], "'all' cannot be combined"),
     (["--regions", "Europe"], "not an AWS region name"),
     (["--role-arn", "arn:aws:iam::12:role/x"], "not an IAM role ARN"),
-    (["--services", "elbv2,s3"], "unknown AWS service"),
+    (["--services", "elbv2,s4"], "unknown AWS service"),
     (["--provider", "file"], "needs --targets"),
 ])
 def test_bad_flags_exit_2_with_one_line(no_credentials: None, args: list[str], message: str) -> None:

@@ -10,17 +10,19 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from probe.discovery.aws import endpoints, inventory
+from probe.discovery.aws import endpoints, inventory, posture
 from probe.discovery.aws.session import Account, ClientFactory, account_error, account_of_arn, base_session, pages
 from probe.discovery.aws.unit import GLOBAL_REGION, Unit
 from probe.discovery.base import DiscoveryItem
 from probe.discovery.models import ALL_SERVICES, AcmCertificate, AwsOptions, KmsKey, ScopeStatus
+from probe.discovery.posture_models import AWS_RESOURCE_TYPES
 from probe.errors import InputError
 from probe.models import DiscoveryError, Target
 
 __all__ = ["AwsProvider"]
 
-_COLLECTORS: dict[str, Callable[[Unit], None]] = {**endpoints.COLLECTORS, **inventory.COLLECTORS}
+_COLLECTORS: dict[str, Callable[[Unit], None]] = {**endpoints.COLLECTORS, **inventory.COLLECTORS,
+                                                  **posture.COLLECTORS}
 _GLOBAL_SERVICES = {"cloudfront"}
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _AWS_ERRORS = (ClientError, BotoCoreError)
@@ -40,9 +42,10 @@ def _validate(options: AwsOptions) -> None:
 
 
 class AwsProvider:
-    """Discovers TLS endpoints and ACM/KMS posture in AWS. Read-only: Describe*/List*/Get* (and
-    sts:AssumeRole for --role-arn/--org-role). `client_hook` sees every client created (tests use it
-    to install botocore event handlers)."""
+    """Discovers TLS endpoints, ACM/KMS posture and the estate's encryption posture (S3, EBS, RDS, EFS, Backup,
+    Secrets Manager, SSM, CloudTrail) in AWS. Read-only metadata calls: Describe*/List*/Get* of configuration,
+    never data (and sts:AssumeRole for --role-arn/--org-role). `client_hook` sees every client created (tests use
+    it to install botocore event handlers)."""
 
     name = "aws"
 
@@ -114,7 +117,7 @@ class AwsProvider:
             account=unit.account.account_id, region=unit.region, service=unit.service,
             status="error" if errors else "ok", errors=errors,
             targets=sum(isinstance(i, Target) for i in unit.items),
-            posture=sum(isinstance(i, AcmCertificate | KmsKey) for i in unit.items),
+            posture=sum(isinstance(i, (AcmCertificate, KmsKey, *AWS_RESOURCE_TYPES)) for i in unit.items),
         ))
         return unit.items
 
