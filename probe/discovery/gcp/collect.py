@@ -67,6 +67,11 @@ def _snake(key: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
 
+def _domains(item: dict[str, Any]) -> tuple[str, ...]:
+    """The names a certificate resource serves: a managed one's domains, else its subject alternative names."""
+    return tuple((item.get("managed") or {}).get("domains") or item.get("subjectAlternativeNames") or ())
+
+
 def _certificate(project: str, path: str, item: dict[str, Any], users: list[str]) -> GcpSslCertificate:
     key_type = key_bits = None
     pem = item.get("certificate")
@@ -80,10 +85,9 @@ def _certificate(project: str, path: str, item: dict[str, Any], users: list[str]
         except ValueError:
             pass
     expire = item.get("expireTime")
-    domains = tuple((item.get("managed") or {}).get("domains") or item.get("subjectAlternativeNames") or ())
     return GcpSslCertificate(
         project=project, region=item.get("_region", GLOBAL), id=path, name=str(item.get("name")),
-        type=item.get("type") or ("MANAGED" if item.get("managed") else "SELF_MANAGED"), domains=domains,
+        type=item.get("type") or ("MANAGED" if item.get("managed") else "SELF_MANAGED"), domains=_domains(item),
         key_type=key_type, key_bits=key_bits,
         not_after=datetime.fromisoformat(str(expire).replace("Z", "+00:00")) if expire else None,
         in_use_by=tuple(sorted(users)),
@@ -122,8 +126,7 @@ def collect_compute(unit: Unit) -> None:
         policy_path = link_path(proxy.get("sslPolicy"))
         name, declared = ssl_policy(policies.get(policy_path) if policy_path else None, unit.today)
         certs = [link_path(c) for c in proxy.get("sslCertificates") or ()]
-        domains = [d for c in certs for d in (_certificate(unit.project, c, certificates[c], []).domains
-                                              if c in certificates else ())]
+        domains = [d for c in certs if c in certificates for d in _domains(certificates[c])]
         scheme = "internal" if str(rule.get("loadBalancingScheme", "")).startswith("INTERNAL") else "internet-facing"
         unit.items.append((policy_key("gcp-ssl-policy", name, target_path), declared))
         for port in _ports(rule):
