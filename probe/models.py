@@ -213,6 +213,17 @@ class HttpInfo(Frozen):
     error: str | None = Field(default=None, description="'<kind>: <reason>' when the request failed")
 
 
+class PostQuantum(Frozen):
+    """Post-quantum key exchange of a TLS 1.3 endpoint (IANA group names)."""
+
+    supported: tuple[str, ...] = Field(default=(), description="post-quantum groups accepted, in the server's order")
+    negotiated: str | None = Field(default=None, description="the group picked under a browser-like hello "
+                                   "(X25519MLKEM768 and X25519 key shares); None when none was")
+    hrr_upgrade: bool | None = Field(default=None, description="an X25519 share draws a HelloRetryRequest for "
+                                     "X25519MLKEM768; None when X25519MLKEM768 is not supported or undecided")
+    undecided: tuple[str, ...] = Field(default=(), description="groups whose support the probes could not decide")
+
+
 class Observation(Frozen):
     """What the scanner saw on one endpoint. `status="error"` carries `error` and little else."""
 
@@ -233,6 +244,8 @@ class Observation(Frozen):
     vulnerabilities: Vulnerabilities = Vulnerabilities()
     notes: tuple[str, ...] = ()
     http: HttpInfo | None = Field(default=None, description="the GET / of an HTTPS endpoint; None when none was made")
+    pq: PostQuantum | None = Field(default=None, description="post-quantum key exchange; None when TLS 1.3 "
+                                   "is not offered (or not probed)")
 
     def accepted_versions(self) -> list[str]:
         return [v for v in TLS_VERSIONS if self.tls_versions.get(v)]

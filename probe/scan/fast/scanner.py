@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from nassl.ssl_client import OpenSslVersionEnum, SslClient
 
-from probe.models import ErrorKind, Observation, ScanError, Target
+from probe.models import ErrorKind, Observation, PostQuantum, ScanError, Target
 from probe.scan.diagnose import diagnose
 from probe.scan.fast.enumerate import (
     PREFERENCE_VERSIONS,
@@ -30,6 +30,7 @@ from probe.scan.fast.enumerate import (
     suite_offer,
 )
 from probe.scan.fast.handshake import Answer, Offer, Reply, group_name, handshake
+from probe.scan.fast.pq import probe_pq
 from probe.scan.limits import ConnectionGate, DeadlineExceeded, EndpointBudget
 from probe.scan.settings import GROUP_NAMES, Probed, ScanSettings
 from probe.scan.suites import catalogue
@@ -101,8 +102,10 @@ class FastScanner:
         if unreachable is not None:
             return Observation(target=target, status="error", error=unreachable, engine=ENGINE)
         probed = _probed(first)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlsprobe-checks") as side:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tlsprobe-checks") as side:
             checks_future = side.submit(lambda: self.checks().scan(target, budget, probed))
+            # TLS 1.3 accepted: the post-quantum probes run beside the elimination (probe.scan.fast.pq)
+            pq_future = side.submit(self._pq, target) if first.answer == Answer.ACCEPTED else None
             enumeration = Enumerator(probe, self.settings.per_host).run((first_offer, first))
             findings = _Findings.of(enumeration)
             if not enumeration.deadline_hit:
@@ -112,10 +115,12 @@ class FastScanner:
                 if fallback or enumeration.groups_anomaly:  # sslyze's per-suite test, beside the checks
                     self._fallback(target, budget, enumeration, fallback, findings, probed)
             checks = checks_future.result()
+            pq, pq_notes = (None, []) if not findings.suites["TLSv1.3"] else (
+                pq_future.result() if pq_future is not None else self._pq(target))
         if enumeration.deadline_hit:
             return _error(target, ErrorKind.TIMEOUT, "deadline reached during the enumeration")
         suites, preference = findings.suites, findings.preference
-        notes = list(checks.notes) + enumeration.notes + findings.notes
+        notes = list(checks.notes) + enumeration.notes + findings.notes + pq_notes
         if not any(suites.values()):
             if checks.status == "error":
                 return checks.model_copy(update={"engine": ENGINE})
@@ -132,14 +137,23 @@ class FastScanner:
             tls_versions={v: bool(suites[v]) for v in VERSIONS},
             cipher_suites={v: tuple(sorted(suites[v])) for v in VERSIONS if suites[v]},
             cipher_preference=preference,
-            key_exchange_groups=tuple(GROUP_NAMES.get(n, n) for n in names),
+            key_exchange_groups=tuple(GROUP_NAMES.get(n, n) for n in names) + (pq.supported if pq else ()),
             dh_bits=findings.dh_bits,
             dh_groups=tuple(findings.dh_groups),
             certificates=checks.certificates,
             client_auth=checks.client_auth,
             vulnerabilities=checks.vulnerabilities,
             notes=tuple(notes),
+            pq=pq,
         )
+
+    def _pq(self, target: Target) -> tuple[PostQuantum | None, list[str]]:
+        """The post-quantum block of a TLS 1.3 endpoint (raw hellos through the gate) and its notes."""
+        assert target.ip is not None
+        try:
+            return probe_pq(self.gate, target.ip, target.dial_port, target.sni or target.host, self.settings.timeout)
+        except DeadlineExceeded:
+            return None, ["post-quantum: deadline reached before the probes ended"]
 
     # -- reachability ---------------------------------------------------------------------------------
     def _unreachable(self, target: Target, first: Reply) -> ScanError | None:
