@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from probe.models import TLS_VERSIONS, CertificateInfo, EndpointResult, Finding, Frozen, ResourceResult, Severity
+from probe.policy.pq import hybrids_of
 from probe.policy.profile import Profile
 from probe.policy.suites import suite_traits
 
-RegressionKind = Literal["finding", "protocol", "suite", "key", "errored"]
+RegressionKind = Literal["finding", "protocol", "suite", "key", "errored", "kex"]
 # (kind "protocol" | "suite", name) -> the severity the profile gives it, None when not flagged.
 FlagLookup = Callable[[str, str], Severity | None]
 
@@ -52,6 +53,8 @@ class EndpointChange(Frozen):
     protocols_disabled: tuple[str, ...] = ()
     suites_enabled: tuple[str, ...] = ()
     suites_disabled: tuple[str, ...] = ()
+    pq_groups_lost: tuple[str, ...] = ()  # hybrid post-quantum groups no longer accepted
+    pq_groups_gained: tuple[str, ...] = ()
     key_change: Literal["weakened", "strengthened"] | None = None
     key_old: str | None = None
     key_new: str | None = None
@@ -243,6 +246,26 @@ def _compare(
             rules = sorted({f.rule for f in causes})
             regressions.append(Regression(endpoint=key, kind=kind, severity=severity,
                                           message=f"{label} {name} enabled", rule=rules[0] if rules else None))
+
+    # Hybrid post-quantum groups: one no longer accepted is a regression (as severe as the absence finding it
+    # causes, else low); only groups both sweeps probed (or TLS 1.3 gone) are compared.
+    if both_ok and before.pq is not None:
+        old_hybrids = hybrids_of(before.pq.supported)
+        if after.pq is not None:
+            new_hybrids = hybrids_of(after.pq.supported)
+            lost = [g for g in old_hybrids if g not in new_hybrids and g not in after.pq.undecided]
+            change["pq_groups_gained"] = tuple(g for g in new_hybrids if g not in old_hybrids)
+        else:
+            lost = old_hybrids if after.tls_versions.get("TLSv1.3") is False else []
+        change["pq_groups_lost"] = tuple(lost)
+        if lost:
+            causes = [f for f in new.findings if not f.waived and f.rule == "tls.kex.pq_absent"]
+            explained.update(id(f) for f in causes)
+            severity = max((f.severity for f in causes), key=lambda s: s.rank, default=Severity.LOW)
+            regressions.append(Regression(
+                endpoint=key, kind="kex", severity=severity, rule="tls.kex.pq_absent" if causes else None,
+                message=f"hybrid post-quantum group{'s' if len(lost) > 1 else ''} {', '.join(lost)} no longer "
+                        "accepted"))
 
     # Certificates and keys (the default deployment: the first certificate).
     if both_ok and before.certificates and after.certificates:

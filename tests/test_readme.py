@@ -54,7 +54,7 @@ def test_sync_example_prints_each_endpoint_as_the_lab_serves_it(lab: LabState, t
         versions = " ".join(v for v, on in endpoint.truth.tls_versions.items() if on)
         assert f" ok    {versions} " in row, row
     assert "tls.protocol.deprecated" in rows["legacy.lab.tlsprobe.test"]
-    assert rows["compliant.lab.tlsprobe.test"].endswith(" -")
+    assert rows["compliant.lab.tlsprobe.test"].endswith(" tls.kex.pq_absent")  # info, beyond OP-POL-001 (issue 15)
 
 
 def test_async_example_names_errors_and_the_worst_finding(lab: LabState, tmp_path: Path) -> None:

@@ -63,9 +63,22 @@ def tls(
     requests: Annotated[int, typer.Option("--requests", min=1, help="Requests per cell.")] = 500,
     repeat: Repeat = 1,
     output_dir: OutputDir = Path("reports"),
+    groups: Annotated[str | None, typer.Option(
+        "--groups", help="Post-quantum cost instead: full TLS 1.3 handshakes per key-exchange group between the "
+        "lab's Node server and a Node client (OpenSSL 3.5), --requests handshakes per group and RTT, plus the "
+        "HelloRetryRequest penalty: X25519, X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, P-256, "
+        "P-384 or all.")] = None,
 ) -> None:
     """TLS handshake overhead: key types, versions, full vs resumed vs keep-alive, over emulated RTTs."""
     _require_bench()
+    if groups is not None:
+        from probe.bench.pq_suite import PQ_GROUPS, PQConfig, write_pq
+
+        pq_config = PQConfig(groups=_names(groups, PQ_GROUPS, "--groups"), rtts_ms=_floats(rtt, "--rtt"),
+                             handshakes=requests)
+        rows = write_pq(pq_config, output_dir)["rows"]
+        _out.print(f"{len(rows)} cells -> {output_dir / 'bench-tls-pq.csv'}, {output_dir / 'bench-tls-pq.md'}")
+        return
     from probe.bench.certs import KEY_TYPES
     from probe.bench.progress import progress_bar
     from probe.bench.quick import tls_steps

@@ -46,7 +46,7 @@ class ServerDef(_Strict):
     `https` is a `tls` server that picks http/1.1 by ALPN and answers `GET` with `http_headers`, or hangs after
     the handshake (`http_response: hang`)."""
 
-    kind: Literal["tls", "https", "plain_http", "tarpit"] = "tls"
+    kind: Literal["tls", "https", "plain_http", "tarpit", "node", "pq_fake"] = "tls"
     min_version: TlsVersionName = "TLSv1.2"
     max_version: TlsVersionName = "TLSv1.3"
     ciphers: str = "ECDHE+AESGCM"
@@ -69,6 +69,22 @@ class ServerDef(_Strict):
     http_response: Literal["answer", "hang"] = Field(
         default="answer", description="https: answer GET /, or read the request and never answer"
     )
+    ecdh_curve: str | None = Field(
+        default=None, description="node (Node.js, OpenSSL 3.5): its ecdhCurve, OpenSSL's group list (`A / B` tuples); "
+        "`auto` is OpenSSL's default"
+    )
+    pq_fake: Literal["kyber-draft", "empty-share-intolerant"] | None = Field(
+        default=None, description="pq_fake: the post-quantum answers faked before the real server "
+        "(probe/lab/pq_fake.py)"
+    )
+
+    @model_validator(mode="after")
+    def _pq_settings_fit_the_kind(self) -> ServerDef:
+        if (self.ecdh_curve is not None) != (self.kind == "node"):
+            raise ValueError("ecdh_curve is the setting of kind node, which needs it")
+        if (self.pq_fake is not None) != (self.kind == "pq_fake"):
+            raise ValueError("pq_fake is the setting of kind pq_fake, which needs it")
+        return self
 
     @model_validator(mode="after")
     def _http_settings_are_for_https(self) -> ServerDef:

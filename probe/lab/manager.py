@@ -30,12 +30,14 @@ from probe.lab.definition import (
     ExpectedFinding,
     load_definition,
 )
+from probe.lab.node_server import measure_endpoint, node_binary, node_script
 from probe.lab.paths import DEFAULT_DEFINITION, child_env
 from probe.lab.truth import CertTruth, EndpointTruth, cert_truth, endpoint_truth
 from probe.targets import write_csv
 
 STATE_FORMAT = "tlsprobe.lab/1"
 SERVER_MODULE = "probe.lab.server"
+PQ_FAKE_MODULE = "probe.lab.pq_fake"  # kind pq_fake; kind node runs node_server.js (probe/lab/node_server.py)
 
 
 class LabError(TlsProbeError):
@@ -51,7 +53,7 @@ class EndpointState(BaseModel):
     host: str
     address: str
     port: int
-    kind: Literal["tls", "https", "plain_http", "tarpit"]
+    kind: Literal["tls", "https", "plain_http", "tarpit", "node", "pq_fake"]
     description: str = ""
     pid: int
     spec_file: str
@@ -135,7 +137,8 @@ def _is_our_server(pid: int, spec_file: str) -> bool:
         return False
     except OSError:
         return _alive(pid)
-    return SERVER_MODULE.encode() in cmdline and spec_file.encode() in cmdline
+    servers = (SERVER_MODULE.encode(), PQ_FAKE_MODULE.encode(), str(node_script("node_server.js")).encode())
+    return any(server in cmdline for server in servers) and spec_file.encode() in cmdline
 
 
 def _alive(pid: int) -> bool:
@@ -218,7 +221,7 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
     """Certificates, DH params, OpenSSL config and the server spec of one endpoint; its ground truth."""
     server = endpoint.server
     certs: list[CertTruth] = []
-    tls = server.kind in ("tls", "https")
+    tls = server.kind in ("tls", "https", "node", "pq_fake")
     if tls:
         for index, cert_def in enumerate(server.certificates):
             issued = issue_leaf(ca, cert_def, endpoint.host, dirs["certs"] / f"{endpoint.name}-{index}", keys)
@@ -244,7 +247,7 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
     run = dirs["run"]
     spec_file, ready_file = run / f"{endpoint.name}.json", run / f"{endpoint.name}.ready"
     conf_file: Path | None = None
-    if tls:
+    if tls and server.kind != "node":  # Node reads no OPENSSL_CONF: ecdh_curve and ciphers are in its spec
         conf_file = run / f"{endpoint.name}.cnf"
         conf_file.write_text(_openssl_conf(endpoint), encoding="utf-8")
     spec = {
@@ -264,6 +267,9 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
         "alpn": list(truth.http.alpn) if truth is not None and truth.http is not None else None,
         "http_headers": list(server.http_headers),
         "http_response": server.http_response,
+        "ecdh_curve": server.ecdh_curve,
+        "tls13_ciphersuites": list(server.tls13_ciphersuites) if server.tls13_ciphersuites is not None else None,
+        "pq_fake": server.pq_fake,
     }
     spec_file.write_text(json.dumps(spec, indent=2), encoding="utf-8")
     return _Prepared(
@@ -276,13 +282,40 @@ def _prepare(endpoint: EndpointDef, ca: LabCA, keys: KeyCache, dirs: dict[str, P
     )
 
 
+def _command(prepared: _Prepared) -> list[str]:
+    """The server process of an endpoint: Python's lab server, the PQ fake, or Node (the lab extra's wheel)."""
+    kind = prepared.endpoint.server.kind
+    if kind == "node":
+        binary = node_binary()
+        if binary is None:
+            raise LabError(f"lab endpoint {prepared.endpoint.name} needs Node.js >= 24.5 (OpenSSL 3.5): "
+                           "pip install 'tlsprobe[lab]'")
+        return [str(binary), str(node_script("node_server.js")), str(prepared.spec_file)]
+    module = PQ_FAKE_MODULE if kind == "pq_fake" else SERVER_MODULE
+    return [sys.executable, "-m", module, str(prepared.spec_file)]
+
+
+def _measured(item: _Prepared) -> EndpointTruth | None:
+    """The truth of a listening endpoint; a Node endpoint's groups and post-quantum block are measured by an
+    OpenSSL 3.5 client (probe/lab/node_server.py), not derived from its configuration."""
+    truth = item.truth
+    if truth is None or item.endpoint.server.kind != "node" or not truth.tls_versions.get("TLSv1.3"):
+        return truth
+    port = int(json.loads(item.ready_file.read_text(encoding="utf-8"))["port"])
+    try:
+        classical, pq = measure_endpoint(item.endpoint.address, port, item.endpoint.host)
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError, KeyError) as exc:
+        raise LabError(f"lab endpoint {item.endpoint.name}: cannot measure its groups: {exc}") from exc
+    return truth.model_copy(update={"key_exchange_groups": classical + pq.supported, "pq": pq})
+
+
 def _spawn(prepared: _Prepared) -> subprocess.Popen[bytes]:
     env = child_env()
     if prepared.openssl_conf is not None:
         env["OPENSSL_CONF"] = str(prepared.openssl_conf)
     with prepared.log_file.open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", SERVER_MODULE, str(prepared.spec_file)],
+            _command(prepared),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -343,7 +376,7 @@ def start_endpoints(
                 spec_file=str(item.spec_file),
                 log_file=str(item.log_file),
                 openssl_conf=str(item.openssl_conf) if item.openssl_conf else None,
-                truth=item.truth,
+                truth=_measured(item),  # after port=: the endpoint listens
                 expect=item.endpoint.expect,
             )
             for item, proc in started

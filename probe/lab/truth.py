@@ -17,6 +17,7 @@ from probe.lab.groundtruth import (
     openssl_cipher_table,
     parse_openssl_ciphers,
 )
+from probe.models import PostQuantum
 
 
 class CertTruth(BaseModel):
@@ -68,6 +69,7 @@ class EndpointTruth(BaseModel):
     client_auth: Literal["none", "optional", "required"]
     certificates: tuple[CertTruth, ...]
     http: HttpTruth | None = None
+    pq: PostQuantum | None = None  # post-quantum key exchange of a TLS 1.3 endpoint (measured for Node endpoints)
 
 
 @cache
@@ -107,7 +109,7 @@ def cert_truth(
 def endpoint_truth(endpoint: EndpointDef, certificates: tuple[CertTruth, ...]) -> EndpointTruth | None:
     """Ground truth of a TLS endpoint from its configuration; None for plain-HTTP and tarpit endpoints."""
     server = endpoint.server
-    if server.kind not in ("tls", "https"):
+    if server.kind not in ("tls", "https", "node", "pq_fake"):
         return None
     versions = accepted_versions(server.min_version, server.max_version)
     suites = accepted_suites(
@@ -121,16 +123,33 @@ def endpoint_truth(endpoint: EndpointDef, certificates: tuple[CertTruth, ...]) -
     negotiable = [s for names in suites.values() for s in names]
     uses_groups = versions["TLSv1.3"] or any(s.startswith(("TLS_ECDHE_", "TLS_ECDH_anon_")) for s in negotiable)
     uses_dh = any(s.startswith(("TLS_DHE_", "TLS_DH_anon_")) for s in negotiable)
+    pq = pq_truth(endpoint)
     return EndpointTruth(
         tls_versions=versions,
         cipher_suites={v: tuple(names) for v, names in suites.items()},
         cipher_preference=server.cipher_preference,
-        key_exchange_groups=server.groups if uses_groups else (),
+        key_exchange_groups=(server.groups + (pq.supported if pq else ())) if uses_groups else (),
         dh_bits=DH_GROUP_BITS.get(server.dh_group) if (server.dh_group and uses_dh) else None,
         client_auth=server.client_auth,
         certificates=certificates,
         http=http_truth(endpoint),
+        pq=pq,
     )
+
+
+def pq_truth(endpoint: EndpointDef) -> PostQuantum | None:
+    """Post-quantum key exchange from the configuration: Python's ssl (OpenSSL 3.0) has no ML-KEM group and picks
+    X25519 under a browser-like hello; a fake answers as its mode says; a Node endpoint is measured once it runs
+    (probe/lab/node_server.py), so None here, as for an endpoint without TLS 1.3."""
+    server = endpoint.server
+    if server.max_version != "TLSv1.3" or server.kind == "node":
+        return None
+    if server.kind == "pq_fake" and server.pq_fake is not None:
+        from probe.lab.pq_fake import fake_truth
+
+        return fake_truth(server.pq_fake, server.groups)
+    classical = next((g for g in ("X25519", "secp256r1", "secp384r1") if g in server.groups), None)
+    return PostQuantum(supported=(), negotiated=classical)
 
 
 def http_truth(endpoint: EndpointDef) -> HttpTruth | None:

@@ -9,9 +9,11 @@ from datetime import date
 from probe.discovery.ciphers import suite_versions
 from probe.discovery.declared import declared_policy_for, policy_family
 from probe.discovery.models import DeclaredPolicy
+from probe.discovery.pq_groups import declared_groups
 from probe.models import TLS_VERSIONS, Finding, Observation, Severity, Target
 from probe.policy import rule_ids as R
 from probe.policy.evaluate import evaluate
+from probe.policy.pq import pq_drift
 from probe.policy.profile import Profile
 from probe.policy.rules import RULES
 
@@ -108,6 +110,10 @@ def drift_findings(target: Target, observed: Observation, policies: Mapping[str,
         findings.append(_drift(R.DRIFT_PROTOCOL, Severity.LOW,
                                f"{', '.join(missing_versions)} declared by {policy.name} but not accepted",
                                missing_versions, policy, profile))
+    findings += pq_drift(  # post-quantum groups: declared for TLS 1.3 (tables/pq-groups.csv) versus accepted
+        declared_groups(policy), "TLSv1.3" in policy.protocols, observed, policy_name=policy.name,
+        severity=profile.severity(R.DRIFT_PQ) if profile is not None else RULES[R.DRIFT_PQ].severity,
+        clause=profile.clause(R.DRIFT_PQ) if profile is not None else RULES[R.DRIFT_PQ].clause)
     seen = {s for suites in observed.cipher_suites.values() for s in suites}
     if not seen:
         return findings

@@ -10,6 +10,7 @@ from probe.models import TLS_VERSIONS, Finding, Observation, Severity
 from probe.policy import rule_ids as R
 from probe.policy.certificates import certificate_findings, tier_severity
 from probe.policy.http import hsts_findings
+from probe.policy.pq import pq_findings
 from probe.policy.profile import Profile
 from probe.policy.stapling import stapling_findings
 from probe.policy.suites import PROHIBITED_FAMILIES, SuiteTraits, group_bits, suite_traits
@@ -182,5 +183,6 @@ def evaluate(observation: Observation, profile: Profile, *, today: date) -> list
         *certificate_findings(profile, observation.certificates, observation.target.sni or observation.target.host),
         *stapling_findings(observation, profile),
         *_vulnerability_findings(observation, profile),
+        *pq_findings(observation, profile),
         *hsts_findings(observation, profile),
     ]

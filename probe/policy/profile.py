@@ -23,6 +23,7 @@ __all__ = [
     "HstsSettings",
     "KeySettings",
     "PolicyClause",
+    "PqSettings",
     "Profile",
     "ProtocolSettings",
     "RuleText",
@@ -135,6 +136,19 @@ class CertificateSettings(Frozen):
     )
 
 
+class PqSettings(Frozen):
+    """Post-quantum key exchange (probe/policy/pq.py); a null severity turns its rule off. Only the hybrid groups
+    (X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024) count as readiness."""
+
+    absent_severity: Severity | None = Field(default=Severity.INFO, description="tls.kex.pq_absent: no hybrid group")
+    not_preferred_severity: Severity | None = Field(
+        default=Severity.INFO, description="tls.kex.pq_not_preferred: a classical group under a browser-like hello"
+    )
+    obsolete_severity: Severity | None = Field(
+        default=Severity.INFO, description="tls.kex.pq_obsolete: X25519Kyber768Draft00 still accepted"
+    )
+
+
 class HstsSettings(Frozen):
     """HSTS (RFC 6797) on HTTPS endpoints; a null severity turns its rule off."""
 
@@ -194,6 +208,7 @@ class Profile(Frozen):
     ciphers: CipherSettings
     certificates: CertificateSettings = CertificateSettings()
     hsts: HstsSettings | None = Field(default=None, description="HSTS rules of HTTPS endpoints; absent = not judged")
+    pq: PqSettings | None = Field(default=None, description="post-quantum key exchange rules; absent = not judged")
     vulnerabilities: dict[str, Severity | None] = Field(description="rule severity per vulnerability, null = off")
     rules: dict[str, RuleText]
     aws: AwsPostureSettings = AwsPostureSettings()
@@ -260,6 +275,11 @@ class Profile(Frozen):
             severities = (hsts.missing_severity, hsts.short_max_age_severity, hsts.no_subdomains_severity,
                           hsts.ineffective_severity)
             off.update(rule for rule, severity in zip(R.HSTS_RULES, severities, strict=True) if severity is None)
+        if self.pq is None:
+            off.update(R.PQ_RULES)
+        else:
+            pq = (self.pq.absent_severity, self.pq.not_preferred_severity, self.pq.obsolete_severity)
+            off.update(rule for rule, severity in zip(R.PQ_RULES, pq, strict=True) if severity is None)
         return tuple(rule for rule in R.ALL_RULES if rule not in off)
 
     def clause(self, rule: str) -> str:
@@ -302,11 +322,33 @@ def parse_profile(data: Any, *, slug: str, origin: str) -> Profile:
     """Validate already-parsed profile data; `origin` names the file in error messages."""
     if not isinstance(data, dict):
         raise InputError(f"policy profile {origin}: expected a mapping at top level, got {type(data).__name__}")
+    if "extends" in data:
+        data = _extended(data, origin)
     try:
         profile = Profile.model_validate({**data, "slug": data.get("slug") or slug})
     except ValidationError as exc:
         raise InputError(f"policy profile {origin}: {_one_line(exc)}") from exc
     return profile
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `override` on top, mappings merged key by key (a value that is not a mapping replaces)."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _extended(data: dict[str, Any], origin: str, depth: int = 0) -> dict[str, Any]:
+    """`extends: <bundled profile>`: that profile's settings with this one's on top (e.g. pq-ready on op-pol-001)."""
+    name = str(data["extends"]).strip().lower()
+    if name not in list_profiles() or depth > 3:
+        raise InputError(f"policy profile {origin}: extends {data['extends']!r}, which is not a bundled profile")
+    text = resources.files(_PROFILE_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    base = _parse_text(text, json_format=False, origin=name)
+    if isinstance(base, dict) and "extends" in base:
+        base = _extended(base, name, depth + 1)
+    return _merged(base, {key: value for key, value in data.items() if key != "extends"})
 
 
 def _parse_text(text: str, *, json_format: bool, origin: str) -> Any:

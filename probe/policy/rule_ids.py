@@ -5,7 +5,7 @@ rule with its clause and default severity."""
 
 from __future__ import annotations
 
-__all__ = ["ALL_RULES", "HSTS_RULES", "OPTIONAL_RULES", "VULNERABILITY_RULES"]
+__all__ = ["ALL_RULES", "HSTS_RULES", "OPTIONAL_RULES", "PQ_RULES", "VULNERABILITY_RULES"]
 
 PROTOCOL_DEPRECATED = "tls.protocol.deprecated"
 PROTOCOL_NO_MODERN = "tls.protocol.no_modern"
@@ -28,6 +28,10 @@ CERT_HOSTNAME_MISMATCH = "cert.hostname_mismatch"
 CERT_LIFETIME = "cert.lifetime"
 CERT_MUST_STAPLE_UNSTAPLED = "cert.must_staple_unstapled"
 CERT_NO_SCT = "cert.no_sct"
+# Post-quantum key exchange (probe/policy/pq.py): only the hybrid groups count as readiness.
+KEX_PQ_ABSENT = "tls.kex.pq_absent"
+KEX_PQ_NOT_PREFERRED = "tls.kex.pq_not_preferred"
+KEX_PQ_OBSOLETE = "tls.kex.pq_obsolete"
 # HSTS on HTTPS endpoints (the GET / of probe/scan/http.py).
 HSTS_MISSING = "http.hsts.missing"
 HSTS_SHORT_MAX_AGE = "http.hsts.short_max_age"
@@ -43,6 +47,7 @@ VULN_NO_FALLBACK_SCSV = "vuln.no_fallback_scsv"
 DECLARED_UNKNOWN_POLICY = "declared.unknown_policy"
 DRIFT_PROTOCOL = "drift.protocol"
 DRIFT_CIPHER = "drift.cipher"
+DRIFT_PQ = "drift.pq"
 ACM_IMPORTED = "acm.imported"
 ACM_EXPIRED = "acm.expired"
 ACM_EXPIRING = "acm.expiring"
@@ -104,6 +109,7 @@ VULNERABILITY_RULES: dict[str, str] = {
 }
 
 HSTS_RULES: tuple[str, ...] = (HSTS_MISSING, HSTS_SHORT_MAX_AGE, HSTS_NO_SUBDOMAINS, HSTS_INEFFECTIVE)
+PQ_RULES: tuple[str, ...] = (KEX_PQ_ABSENT, KEX_PQ_NOT_PREFERRED, KEX_PQ_OBSOLETE)
 
 # Rules only a profile that sets their threshold emits (op-pol-001 leaves them off).
 OPTIONAL_RULES: tuple[str, ...] = (CIPHER_NO_FORWARD_SECRECY, CIPHER_NOT_ALLOWED, CERT_LIFETIME)
@@ -132,4 +138,5 @@ ALL_RULES: tuple[str, ...] = (
     CERT_NO_SCT,
     *VULNERABILITY_RULES.values(),
     *HSTS_RULES,
+    *PQ_RULES,
 )

@@ -21,6 +21,7 @@ C_ALGORITHMS = "OP-POL-001 3.1.2.2"
 C_PROHIBITED = "OP-POL-001 3.1.2.3"
 C_CERT_MANAGEMENT = "OP-POL-001 3.3.1.2"
 C_KMS = "OP-POL-001 3.2.2.1"
+C_BEYOND = "beyond OP-POL-001"  # what OP-POL-001 does not require: post-quantum key exchange
 C_LIFECYCLE = "OP-POL-001 3.2.1.3"
 C_KEY_VAULT = "OP-POL-001 3.2.2.2"
 C_CLOUD_KMS = "OP-POL-001 3.2.2.3"
@@ -81,14 +82,20 @@ _SCANNER = (
     RuleSpec(R.HSTS_SHORT_MAX_AGE, C_TRANSIT, _L, "an HSTS max-age below the profile's minimum (one year)"),
     RuleSpec(R.HSTS_NO_SUBDOMAINS, C_TRANSIT, _L, "an HSTS header without includeSubDomains"),
     RuleSpec(R.HSTS_INEFFECTIVE, C_TRANSIT, _M, "HSTS served behind a certificate that does not validate"),
+    # Post-quantum key exchange: OP-POL-001 does not require it (the pq-ready profile does).
+    RuleSpec(R.KEX_PQ_ABSENT, C_BEYOND, _I, "no hybrid post-quantum key exchange group is accepted"),
+    RuleSpec(R.KEX_PQ_NOT_PREFERRED, C_BEYOND, _I,
+             "a classical group is negotiated under a browser-like hello although a hybrid group is accepted"),
+    RuleSpec(R.KEX_PQ_OBSOLETE, C_BEYOND, _I, "the obsolete X25519Kyber768Draft00 group is still accepted"),
 )
 # A declaration has no certificate and no vulnerability: only protocol, suite and key-exchange rules apply.
-_DECLARABLE = tuple(spec for spec in _SCANNER if spec.id.startswith("tls."))
+_DECLARABLE = tuple(spec for spec in _SCANNER if spec.id.startswith("tls.") and spec.id not in R.PQ_RULES)
 
 _CLOUD = (
     RuleSpec(R.DECLARED_UNKNOWN_POLICY, C_PROHIBITED, _I, "a declared policy tlsprobe cannot expand"),
     RuleSpec(R.DRIFT_PROTOCOL, C_PROHIBITED, _M, "protocols on the wire differ from the declared policy"),
     RuleSpec(R.DRIFT_CIPHER, C_PROHIBITED, _M, "suites on the wire differ from the declared policy"),
+    RuleSpec(R.DRIFT_PQ, C_BEYOND, _L, "post-quantum groups on the wire differ from the declared policy"),
     RuleSpec(R.ACM_IMPORTED, C_CERT_MANAGEMENT, _M, "an imported ACM certificate (not renewed automatically)"),
     RuleSpec(R.ACM_EXPIRED, C_CERT_MANAGEMENT, _H, "an expired ACM certificate"),
     RuleSpec(R.ACM_EXPIRING, C_CERT_MANAGEMENT, _M, "an ACM certificate within the expiry warning window"),

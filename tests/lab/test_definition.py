@@ -36,6 +36,9 @@ RULE_IDS = {
     "http.hsts.short_max_age",
     "http.hsts.no_subdomains",
     "http.hsts.ineffective",
+    "tls.kex.pq_absent",
+    "tls.kex.pq_not_preferred",
+    "tls.kex.pq_obsolete",
 }
 REQUIRED = {
     "tls13-ecdsa",

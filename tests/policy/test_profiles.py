@@ -17,7 +17,7 @@ BUNDLED = Path(__file__).resolve().parents[2] / "probe" / "policy" / "profiles"
 
 
 def test_bundled_profiles_listed() -> None:
-    assert list_profiles() == ["mozilla-intermediate", "mozilla-modern", "op-pol-001"]
+    assert list_profiles() == ["mozilla-intermediate", "mozilla-modern", "op-pol-001", "pq-ready"]
 
 
 @pytest.mark.parametrize("name", ["mozilla-intermediate", "mozilla-modern", "op-pol-001"])
