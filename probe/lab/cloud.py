@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -36,6 +37,7 @@ import boto3
 import trustme
 from pydantic import Field
 
+from probe.lab.cloud_posture import PostureManifest, seed_posture
 from probe.lab.definition import ExpectedFinding
 from probe.lab.manager import EndpointState
 from probe.models import Frozen
@@ -96,6 +98,8 @@ class FleetManifest(Frozen):
         description="role -> the lab TLS server started for it by probe.lab.cloud_servers (a copy of its lab "
         "endpoint, certificates for the seeded host): where it listens, its ground truth and expected findings",
     )
+    posture: PostureManifest | None = Field(default=None, description="the seeded encryption posture (S3, EBS, "
+                                            "RDS ...) and its ground truth (probe.lab.cloud_posture)")
 
     def connect_to(self) -> list[str]:
         """The resolve map as curl-style --connect-to values: HOST:PORT:ADDR:PORT2."""
@@ -129,6 +133,8 @@ def start_cloud(ip_address: str = "127.0.0.1", port: int = 0, *, reset: bool = T
     process, so `reset` clears what an earlier server of the same process seeded."""
     from moto.server import ThreadedMotoServer
 
+    # moto would otherwise invent its default AMIs, and over a thousand EBS snapshots the account "owns"
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=ip_address, port=port, verbose=False)
     server.start()
@@ -342,7 +348,7 @@ def seed_fleet(endpoint_url: str,
     assigned = _assign(reachable, lab_endpoints)
     resolve = {e.host: assigned[e.role] for e in found if e.role in assigned}
     return FleetManifest(endpoint_url=endpoint_url, regions=FLEET_REGIONS, endpoints=tuple(found), certificates=certs,
-                         keys=keys, resolve=resolve)
+                         keys=keys, resolve=resolve, posture=seed_posture(endpoint_url, FLEET_REGIONS))
 
 
 def seed_minimal_region(endpoint_url: str, region: str, *, load_balancers: int = 2) -> int:

@@ -64,7 +64,8 @@ def _read(unit: Unit, call: Callable[[], T], context: str, *, absent: str | None
 
 
 def _section(unit: Unit, context: str, body: Callable[[], None]) -> None:
-    """Run one listing; its failure is this unit's DiscoveryError and the next listing still runs."""
+    """Run a listing after the unit's first one; its failure is this unit's DiscoveryError and the next listing
+    still runs. (The first listing is not guarded: a service denied in a region fails the unit, with one error.)"""
     try:
         body()
     except _AWS_ERRORS as exc:
@@ -117,11 +118,10 @@ def collect_ebs(unit: Unit) -> None:
     says which key future volumes get; each volume and snapshot is judged by its own key."""
     ec2 = unit.client("ec2")
     partition, account, region = _partition(ec2), unit.account.account_id, unit.region
-    default = _read(unit, ec2.get_ebs_encryption_by_default, "GetEbsEncryptionByDefault")
-    if isinstance(default, dict):
-        unit.items.append(EbsEncryptionDefault(
-            account=account, region=region, arn=f"arn:{partition}:ec2:{region}:{account}:ebs-encryption-by-default",
-            enabled=bool(default.get("EbsEncryptionByDefault"))))
+    default = ec2.get_ebs_encryption_by_default()
+    unit.items.append(EbsEncryptionDefault(
+        account=account, region=region, arn=f"arn:{partition}:ec2:{region}:{account}:ebs-encryption-by-default",
+        enabled=bool(default.get("EbsEncryptionByDefault"))))
 
     def volumes() -> None:
         for volume in pages(ec2, "describe_volumes", "Volumes"):
@@ -177,7 +177,7 @@ def collect_rds(unit: Unit) -> None:
                 kms_key_id=instance.get("KmsKeyId"),
             ))
 
-    _section(unit, "DescribeDBClusters", clusters)
+    clusters()
     _section(unit, "DescribeDBInstances", instances)
 
 

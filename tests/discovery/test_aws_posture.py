@@ -1,0 +1,173 @@
+"""The AWS estate's encryption posture against moto in server mode: one seeded account (probe.lab.cloud_posture,
+each case on both sides), discovered with read-only metadata calls and judged as its ground truth says."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import probe
+from probe.diff import diff_sweeps
+from probe.discovery import AwsOptions, DiscoveryResult, collect
+from probe.discovery.aws import AwsProvider
+from probe.discovery.render import parse_document, render
+from probe.lab.cloud import FLEET_REGIONS, FaultProxy, start_cloud
+from probe.lab.cloud_posture import PostureManifest, seed_posture
+from probe.models import ResourceResult
+from probe.policy import load_profile
+from probe.policy import rule_ids as R
+from probe.policy.aws_posture import judge_estate
+
+PROFILE = load_profile("op-pol-001")
+TODAY = date(2026, 6, 1)
+POLICY = json.loads((Path(probe.__file__).parent / "discovery" / "iam-policy.json").read_text())
+# Calls that read data (secret values, parameter values, objects, plaintext keys): never made.
+DENYLIST = {"GetSecretValue", "BatchGetSecretValue", "GetParameter", "GetParameters", "GetParametersByPath",
+            "GetParameterHistory", "GetObject", "GetObjectTorrent", "SelectObjectContent", "Decrypt", "Encrypt",
+            "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "Sign", "GetPublicKey", "ExportCertificate",
+            "GetCertificate", "DownloadDBLogFilePortion", "GetLogEvents", "LookupEvents"}
+# API operation -> IAM action where the names differ; sts:GetCallerIdentity needs no permission.
+IAM_NAMES = {("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+             ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration"}
+NO_PERMISSION = {("sts", "GetCallerIdentity")}
+
+
+@pytest.fixture(scope="module")
+def posture(aws_env: None) -> Iterator[PostureManifest]:
+    with start_cloud() as cloud:
+        yield seed_posture(cloud.endpoint_url, FLEET_REGIONS)
+
+
+def _options(url: str, **extra: Any) -> AwsOptions:
+    return AwsOptions(endpoint_url=url, regions=FLEET_REGIONS, max_attempts=2, **extra)
+
+
+@pytest.fixture(scope="module")
+def found(posture: PostureManifest) -> tuple[DiscoveryResult, list[tuple[str, str]]]:
+    """The discovery, with every call it made: (IAM service prefix, operation)."""
+    calls: list[tuple[str, str]] = []
+
+    def hook(client: Any) -> None:
+        client.meta.events.register(
+            "before-call", lambda model, **_: calls.append((model.service_model.signing_name, model.name)))
+
+    return collect(AwsProvider(_options(posture.endpoint_url), client_hook=hook)), calls
+
+
+def judged(result: DiscoveryResult, **kw: Any) -> dict[str, ResourceResult]:
+    return {r.resource.id: r for r in judge_estate(result.posture, PROFILE, today=TODAY, scopes=result.scopes, **kw)}
+
+
+def rules(result: ResourceResult) -> tuple[str, ...]:
+    return tuple(sorted(f.rule for f in result.findings if not f.waived))
+
+
+def test_every_seeded_resource_is_judged_as_its_ground_truth(
+        posture: PostureManifest, found: tuple[DiscoveryResult, list[tuple[str, str]]]) -> None:
+    result, _ = found
+    assert result.errors == ()
+    results = judged(result)
+    assert set(results) == {case.id for case in posture.cases.values()}, "unseeded or missing resources"
+    for role, case in posture.cases.items():
+        got = results[case.id]
+        assert got.resource.kind == case.kind, role
+        assert rules(got) == case.expected, role
+        attributes = got.resource.attributes
+        if case.sensitive is not None:
+            assert attributes["sensitive"] is case.sensitive, role
+        if case.key_manager is not None:
+            assert attributes["key_manager"] == case.key_manager, role
+        assert set(rules(got)) <= set(attributes["checked_rules"]), role
+    both_sides = {r for case in posture.cases.values() for r in case.expected}
+    assert {rule for rule in vars(R).values() if isinstance(rule, str) and rule.startswith("aws.")} - both_sides == {
+        R.AWS_KMS_KEY_UNKNOWN, R.AWS_CLOUDTRAIL_NO_MULTI_REGION_TRAIL}  # one unknowable here, one in its own test
+    scopes = {(s.region, s.service): s for s in result.scopes}
+    assert scopes[("eu-west-1", "s3")].posture == 8 and scopes[("us-east-1", "s3")].posture == 1
+
+
+def test_keys_know_the_resources_that_use_them(posture: PostureManifest,
+                                               found: tuple[DiscoveryResult, list[tuple[str, str]]]) -> None:
+    results = judged(found[0])
+    ids = {role: case.id for role, case in posture.cases.items()}
+    phi = results[ids["kms-phi"]].resource.attributes
+    assert {ids[r] for r in ("s3-phi-cmk", "ebs-phi-cmk", "snap-phi-cmk", "rds-phi-cmk", "aurora-phi-cmk",
+                             "vault-phi-cmk", "secret-phi-cmk")} == set(phi["used_by"])
+    assert results[ids["kms-used-by-phi"]].resource.attributes["used_by"] == [ids["efs-phi-cmk"]]
+    assert set(results[ids["kms-std"]].resource.attributes["used_by"]) == {
+        ids["s3-std-kms-no-bucket-key"], ids["/posture/signing-token"], ids["trail-main"]}
+    assert results[ids["kms-std"]].resource.attributes["sensitive"] is False
+    unusable = results[ids["kms-pending-in-use"]].findings[0]
+    assert unusable.evidence["key_state"] == "PendingDeletion" and unusable.evidence["used_by"] == [
+        ids["secret-on-pending-key"]]
+
+
+def test_no_call_reads_data_and_every_call_is_in_the_iam_policy(
+        found: tuple[DiscoveryResult, list[tuple[str, str]]]) -> None:
+    _, calls = found
+    operations = {operation for _, operation in calls}
+    assert {"ListBuckets", "GetBucketEncryption", "GetBucketPolicy", "GetEbsEncryptionByDefault", "DescribeSnapshots",
+            "DescribeDBClusters", "DescribeFileSystems", "ListBackupVaults", "ListSecrets", "DescribeParameters",
+            "GetKeyPolicy", "ListResourceTags", "ListAliases", "DescribeTrails", "GetTrailStatus"} <= operations
+    assert operations & DENYLIST == set()
+    assert all(op.startswith(("Describe", "List", "Get")) for op in operations)
+    assert "ListSecrets" in operations and "DescribeSecret" not in operations  # one pass, not a call per secret
+    granted = {action for statement in POLICY["Statement"] for action in
+               ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])}
+    needed = {IAM_NAMES.get(call, f"{call[0]}:{call[1]}") for call in set(calls) - NO_PERMISSION
+              if call[0] != "apigateway"}
+    assert needed - granted == set(), "calls made that probe/discovery/iam-policy.json does not grant"
+    assert not any(action.split(":")[1] in DENYLIST for action in granted)
+
+
+def test_a_service_denied_in_one_region_is_one_error_and_the_rest_is_complete(
+        posture: PostureManifest, found: tuple[DiscoveryResult, list[tuple[str, str]]]) -> None:
+    complete = judged(found[0])
+    with FaultProxy(posture.endpoint_url, deny={("rds", "eu-west-1")}) as proxy:
+        denied = collect(AwsProvider(_options(proxy.url)))
+    assert proxy.denied >= 1
+    assert [(e.region, e.service) for e in denied.errors] == [("eu-west-1", "rds")]
+    assert "AccessDenied" in denied.errors[0].error
+    statuses = {(s.region, s.service): s.status for s in denied.scopes}
+    assert statuses.pop(("eu-west-1", "rds")) == "error" and set(statuses.values()) == {"ok"}
+    rds_eu = {case.id for case in posture.cases.values() if case.kind.startswith("rds-") and case.region == "eu-west-1"}
+    assert len(rds_eu) == 6
+    partial = judged(denied)
+    assert set(partial) == set(complete) - rds_eu
+    kms_phi = posture.cases["kms-phi"].id
+    assert {r: rules(partial[r]) for r in partial if r != kms_phi} == {
+        r: rules(complete[r]) for r in partial if r != kms_phi}
+
+
+def test_an_account_without_a_logging_multi_region_trail(posture: PostureManifest) -> None:
+    other = collect(AwsProvider(_options(posture.endpoint_url, role_arns=("arn:aws:iam::111111111111:role/Audit",),
+                                         services=("cloudtrail",))))
+    [account] = judge_estate(other.posture, PROFILE, today=TODAY, scopes=other.scopes)
+    assert account.resource.id == "arn:aws:cloudtrail::111111111111:trails"
+    assert rules(account) == (R.AWS_CLOUDTRAIL_NO_MULTI_REGION_TRAIL,) and account.compliant is False
+
+
+def test_the_discovery_document_keeps_the_estate(found: tuple[DiscoveryResult, list[tuple[str, str]]]) -> None:
+    result, _ = found
+    again = parse_document(render("json", result))
+    assert again.posture == result.posture
+    assert {r: rules(v) for r, v in judged(again).items()} == {r: rules(v) for r, v in judged(result).items()}
+    table = render("table", result)
+    assert "s3-bucket" in table and "kms-key-index" in table
+
+
+def test_a_resource_that_became_non_compliant_is_a_regression(
+        posture: PostureManifest, found: tuple[DiscoveryResult, list[tuple[str, str]]]) -> None:
+    before = judged(found[0])
+    bucket = posture.cases["s3-std-default"].id
+    changed = [item.model_copy(update={"policy": None}) if getattr(item, "arn", None) == bucket else item
+               for item in found[0].posture]
+    after = {r.resource.id: r for r in judge_estate(changed, PROFILE, today=TODAY, scopes=found[0].scopes)}
+    assert rules(after[bucket]) == (R.AWS_S3_TLS_NOT_REQUIRED,)
+    diff = diff_sweeps([], [], old_resources=before.values(), new_resources=after.values())
+    assert [(r.endpoint, r.rule) for r in diff.regressions] == [(bucket, R.AWS_S3_TLS_NOT_REQUIRED)]
