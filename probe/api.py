@@ -113,6 +113,7 @@ class SweepKw(DiscoverKw, RunOptionsKw, total=False):
     """Every option of `sweep`: discovery, scanning (without the target list's) and the run's."""
 
     require_kms_replica: bool
+    sensitive_tag: Iterable[str] | None
     resolve: Iterable[str]
     connect_to: Iterable[str]
     all_ips: bool
@@ -416,12 +417,19 @@ class SweepResult:
 
 
 def sweep(**options: Unpack[SweepKw]) -> SweepResult:
-    """Discover, scan, judge (observed and declared configuration, ACM/KMS posture), store, diff and alert."""
+    """Discover, scan, judge (observed and declared configuration, keys and certificates, the AWS estate's
+    encryption posture with `sensitive_tag`: "KEY=VALUE" strings, by default DataClassification=ePHI and
+    DataClassification=sensitive), store, diff and alert."""
     given: dict[str, Any] = dict(options)
     _check("sweep", given, SweepKw)
     plan = _plan(given)
     run = _run_options(given)
-    work = sweep_work(plan, _discover(given), require_kms_replica=bool(given.get("require_kms_replica")))
+    from probe.policy.aws_posture import parse_sensitive_tags
+
+    tags = given.get("sensitive_tag")
+    sensitive = parse_sensitive_tags([tags] if isinstance(tags, str) else tags) if tags else None
+    work = sweep_work(plan, _discover(given), require_kms_replica=bool(given.get("require_kms_replica")),
+                      sensitive_tags=sensitive)
     observer = given.get("observer")
     job = _run_sync(partial(run_job, plan, work, run, observer=observer))
     return SweepResult(

@@ -79,6 +79,10 @@ from probe.policy import DEFAULT_PROFILE
 ReplicaOpt = Annotated[
     bool, typer.Option("--require-kms-replica", help="KMS customer keys without a replica are findings.")
 ]
+SensitiveTagOpt = Annotated[list[str] | None, typer.Option(
+    "--sensitive-tag", metavar="KEY=VALUE", show_default=False,
+    help="A tag that marks ePHI or sensitive data (repeatable): such resources need a customer-managed KMS key. "
+         "Default: DataClassification=ePHI and DataClassification=sensitive.")]
 
 
 def command(
@@ -98,6 +102,7 @@ def command(
     cloud_ca_file: CloudCaFileOpt = None,
     targets_file: TargetsOpt = None,
     require_kms_replica: ReplicaOpt = False,
+    sensitive_tag: SensitiveTagOpt = None,
     resolve: ResolveOpt = None,
     connect_to: ConnectToOpt = None,
     all_ips: AllIpsOpt = False,
@@ -148,6 +153,11 @@ def command(
             engine=engine, no_http=no_http, cluster=cluster, cluster_tls_ca=cluster_tls_ca,
             cluster_tls_cert=cluster_tls_cert, cluster_tls_key=cluster_tls_key, chunk_size=chunk_size,
         ).plan()  # fmt: skip
+        sensitive = None
+        if sensitive_tag:
+            from probe.policy.aws_posture import parse_sensitive_tags
+
+            sensitive = parse_sensitive_tags(sensitive_tag)
         run = run_options(
             db=db, label=label, lock_timeout=lock_timeout, baseline=baseline, fail_on=fail_on,
             fail_on_error=fail_on_error, alerts=alert_settings(alert_webhook, alert_on, alert_format),
@@ -161,7 +171,7 @@ def command(
         )  # fmt: skip
     except TlsProbeError as exc:
         fail_from(exc)
-    work = sweep_work(plan, found, require_kms_replica=require_kms_replica)
+    work = sweep_work(plan, found, require_kms_replica=require_kms_replica, sensitive_tags=sensitive)
     stderr.print(
         f"tlsprobe: discovered {len(found.targets)} endpoints, {len(work.resources)} resources, "
         f"{len(found.errors)} discovery errors",

@@ -171,3 +171,30 @@ def test_a_resource_that_became_non_compliant_is_a_regression(
     assert rules(after[bucket]) == (R.AWS_S3_TLS_NOT_REQUIRED,)
     diff = diff_sweeps([], [], old_resources=before.values(), new_resources=after.values())
     assert [(r.endpoint, r.rule) for r in diff.regressions] == [(bucket, R.AWS_S3_TLS_NOT_REQUIRED)]
+
+
+def test_sweep_classifies_by_the_sensitive_tags_given(posture: PostureManifest) -> None:
+    from typer.testing import CliRunner
+
+    from probe.cli.main import app
+
+    base = ["sweep", "--provider", "aws", "--endpoint-url", posture.endpoint_url, "--regions", "eu-west-1",
+            "--services", "s3,kms", "--format", "json"]
+    bucket = posture.cases["s3-phi-sse-s3"].id
+
+    def bucket_rules(*extra: str) -> set[str]:
+        result = CliRunner().invoke(app, [*base, *extra])
+        assert result.exit_code == 0, result.output
+        [entry] = [r for r in json.loads(result.stdout)["resources"] if r["id"] == bucket]
+        return {f["rule"] for f in entry["findings"]}
+
+    assert bucket_rules() == {R.AWS_S3_NO_CMK, R.AWS_S3_TLS_NOT_REQUIRED}  # DataClassification=ePHI by default
+    assert bucket_rules("--sensitive-tag", "Owner=payments") == {R.AWS_S3_TLS_NOT_REQUIRED}
+    assert bucket_rules("--sensitive-tag", "Owner=payments", "--sensitive-tag", "DataClassification=EPHI") == {
+        R.AWS_S3_NO_CMK, R.AWS_S3_TLS_NOT_REQUIRED}
+    bad = CliRunner().invoke(app, [*base, "--sensitive-tag", "ePHI"])
+    assert bad.exit_code == 2 and "KEY=VALUE" in bad.stderr and bad.stderr.strip().count("\n") == 0
+    swept = probe.sweep(provider="aws", endpoint_url=posture.endpoint_url, regions="eu-west-1", services="s3,kms",
+                        sensitive_tag=["Owner=payments"])
+    [entry] = [r for r in swept.document.resources if r.id == bucket]
+    assert {f.rule for f in entry.findings} == {R.AWS_S3_TLS_NOT_REQUIRED}
