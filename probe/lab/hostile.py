@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,7 +48,7 @@ HostileKind = Literal[
     "counter", "aia",
 ]
 CertKind = Literal[
-    "plain", "hostile_strings", "huge_chain", "year_9999", "before_1970", "rsa", "thousand_sans",
+    "plain", "hostile_strings", "huge_chain", "large_chain", "year_9999", "before_1970", "rsa", "thousand_sans",
     "self_signed", "unknown_root", "incomplete_chain", "wrong_order", "expired_intermediate", "no_basic_constraints",
 ]
 _CHAIN_KINDS = ("self_signed", "unknown_root", "incomplete_chain", "wrong_order", "expired_intermediate",
@@ -230,6 +231,10 @@ def _issue(ca: LabCA, endpoint: HostileEndpointDef, certs_dir: Path, material: _
         cert, key = hostile_certs.issue_hostile_strings(host, prefix)
     elif endpoint.cert == "huge_chain":
         cert, key = hostile_certs.issue_huge_chain(ca, host, prefix)
+    elif endpoint.cert == "large_chain":  # below the 100 KiB a TLS client accepts, over several records
+        cert, key = hostile_certs.issue_huge_chain(ca, host, prefix, total_bytes=90_000)
+        pems = Path(cert).read_bytes().count(b"-----BEGIN CERTIFICATE-----")
+        truth = HostileTruth(served=(f"CN={host}", *(f"CN=filler {i}.hostile.test" for i in range(pems - 1))))
     elif endpoint.cert == "year_9999":
         cert, key = hostile_certs.issue_plain(
             ca, host, prefix, sans=sans, not_after=dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC))
@@ -412,3 +417,35 @@ def _tls_spec(endpoint: HostileEndpointDef, spec: dict[str, object], ca: LabCA, 
     spec.update(min_version=endpoint.tls.min_version, max_version=endpoint.tls.max_version,
                 ciphers=endpoint.tls.ciphers, dh_params=str(dh_file) if dh_file else None)
     return truth, _openssl_conf(endpoint.tls, dirs["run"] / f"{endpoint.name}.cnf")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m probe.lab.hostile [--state-dir DIR] [--only a,b]`: start the hostile endpoints, say how to scan
+    them, serve until interrupted (Ctrl-C or SIGTERM), then stop them."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m probe.lab.hostile", description=main.__doc__)
+    parser.add_argument("--state-dir", type=Path, default=Path("reports/hostile"))
+    parser.add_argument("--only", help="comma-separated endpoint names (default: all)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with running_hostile_lab(args.state_dir, names=names) as lab:
+        for endpoint in lab.endpoints:
+            print(f"{endpoint.name:30} {endpoint.host}:{endpoint.port}@{endpoint.address}"
+                  + ("" if endpoint.definition.scan else "  (helper, not scanned)"))
+        print(f"targets: {lab.targets_csv}\nlab CA: {lab.ca_file}")
+        if lab.intermediates_file is not None:
+            print(f"intermediates the servers leave out: {lab.intermediates_file}")
+        aia = [e for e in lab.endpoints if e.definition.kind == "aia"]
+        if aia:
+            print(f"for --fetch-aia: --resolve {aia[0].host}:{aia[0].port}:{aia[0].address}")
+        print("serving until interrupted", flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
