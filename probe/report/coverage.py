@@ -19,6 +19,7 @@ __all__ = [
     "coverage_html",
     "coverage_json",
     "coverage_md",
+    "coverage_report",
     "coverage_text",
     "resources_summary_md",
     "resources_summary_text",
@@ -197,3 +198,26 @@ def resources_summary_md(resources: Sequence[ResourceResult]) -> str:
         ok, sensitive, customer, findings = _kind_facts(items)
         lines.append(f"| {md_code(kind)} | {len(items)} | {ok} | {sensitive} | {customer} | {md_escape(findings)} |")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------- `report --coverage`
+
+
+def coverage_report(policy: PolicyRef, endpoints: Iterable[EndpointResult], resources: Iterable[ResourceResult],
+                    fmt: str = "text", *, width: int = 120) -> str:
+    """What `tlsprobe report --coverage` prints for a stored sweep: the resources by kind, then the coverage
+    matrix, as text, Markdown ("md") or JSON ("json", the matrix alone). InputError when the sweep's profile
+    cannot be loaded or lists no clauses."""
+    from probe.errors import InputError
+
+    resource_list = list(resources)
+    coverage = coverage_for(policy, endpoints, resource_list)
+    if coverage is None:
+        raise InputError(f"no coverage matrix: the sweep's profile {policy.profile!r} cannot be loaded or lists "
+                         "no clauses")
+    if fmt == "json":
+        return coverage_json(coverage)
+    if fmt == "md":
+        return (f"## Resources by kind\n\n{resources_summary_md(resource_list)}\n"
+                f"{coverage_md(coverage)}")
+    return f"{resources_summary_text(resource_list, width=width)}\n{coverage_text(coverage, width=width)}"

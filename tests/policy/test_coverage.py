@@ -153,3 +153,21 @@ def test_resources_summary_by_kind() -> None:
     assert line.split()[:5] == ["s3-bucket", "2", "0", "1", "0"]
     assert "aws.s3.tls_not_required x2" in line
     assert "| `s3-bucket` | 2 | 0 | 1 | 0 |" in resources_summary_md(resources)
+
+
+def test_the_report_command_text_and_its_refusal() -> None:
+    import pytest
+
+    from probe.errors import InputError
+    from probe.models import PolicyRef
+    from probe.report.coverage import coverage_report
+
+    resources = judge_estate([S3Bucket(account="1", region="r", arn="arn:aws:s3:::a", name="a")], PROFILE, today=TODAY)
+    policy = PolicyRef(id="OP-POL-001", profile="op-pol-001")
+    text = coverage_report(policy, [], resources)
+    assert text.index("Resources: 1, 0 compliant") < text.index("OP-POL-001 coverage (profile op-pol-001)")
+    assert coverage_report(policy, [], resources, "md").startswith("## Resources by kind")
+    assert json.loads(coverage_report(policy, [], resources, "json"))["policy"] == "OP-POL-001"
+    for profile in ("mozilla-modern", "/no/such/profile.yaml"):
+        with pytest.raises(InputError, match="no coverage matrix"):
+            coverage_report(PolicyRef(id="X", profile=profile), [], resources)
