@@ -283,6 +283,8 @@ class SslyzeScanner:
                     duration_s=time.monotonic() - started,
                 )
             observation = self._map(target, result, budget, jobs_in_order=probed is not None)
+            if probed is None and observation.tls_versions.get("TLSv1.3"):
+                observation = self._with_pq(target, observation)
         finally:
             _current_gate.reset(token)
             self.gate.unregister(target.ip, target.dial_port, budget)
@@ -349,6 +351,26 @@ class SslyzeScanner:
             scan_status=ServerScanStatusEnum.COMPLETED,
             scan_result=AllScanCommandsAttempts(**attempts),
         )
+
+    def _with_pq(self, target: Target, observation: Observation) -> Observation:
+        """sslyze sees no post-quantum group (nassl's OpenSSL 1.1.1): tlsprobe's raw hellos add them, through
+        the same gate, as the fast engine does."""
+        from probe.scan.fast.pq import probe_pq
+        from probe.scan.limits import DeadlineExceeded
+
+        assert target.ip is not None
+        try:
+            pq, notes = probe_pq(self.gate, target.ip, target.dial_port, target.sni or target.host,
+                                 self.settings.timeout)
+        except DeadlineExceeded:
+            return observation.model_copy(
+                update={"notes": (*observation.notes, "post-quantum: deadline reached before the probes ended")})
+        return observation.model_copy(update={
+            "pq": pq,
+            "key_exchange_groups": observation.key_exchange_groups + tuple(
+                g for g in pq.supported if g not in observation.key_exchange_groups),
+            "notes": (*observation.notes, *notes),
+        })
 
     def _suite_versions(self) -> tuple[str, ...]:
         return self.settings.suite_versions if self.settings.suite_versions is not None else tuple(SUITE_COMMANDS)

@@ -74,6 +74,25 @@ def test_supported_negotiated_and_hrr_upgrade_are_the_ground_truth(lab: LabState
         assert set(observed.key_exchange_groups) == set(endpoint.truth.key_exchange_groups), endpoint.name
 
 
+def test_the_sslyze_engine_adds_the_same_pq_block(lab: LabState) -> None:
+    """sslyze (nassl's OpenSSL 1.1.1) sees no post-quantum group: its engine runs tlsprobe's raw hellos too."""
+    from probe.scan.sslyze_adapter import SslyzeScanner
+
+    settings = ScanSettings(timeout=LIMITS.timeout, per_host=LIMITS.per_host, ca_file=Path(lab.ca_file))
+    engine = Engine(lambda gate: SslyzeScanner(gate, settings), StaticResolver({}), limits=LIMITS)
+    wanted = [e for e in lab.endpoints if e.name in ("pq-default", "pq-nist")]
+
+    async def run() -> list[Observation]:
+        return [o async for o in engine.run([Target(host=e.host, port=e.port, ip=e.address) for e in wanted])]
+
+    for observed in asyncio.run(run()):
+        truth = next(e.truth for e in wanted if e.host == observed.target.host)
+        assert truth is not None and truth.pq is not None and observed.pq is not None, observed.error
+        assert set(observed.pq.supported) == set(truth.pq.supported), observed.target.host
+        assert observed.pq.negotiated == truth.pq.negotiated
+        assert set(truth.pq.supported) <= set(observed.key_exchange_groups)
+
+
 def test_the_lab_covers_every_answer(lab: LabState) -> None:
     pq = {e.name: e.truth.pq for e in lab.endpoints if e.truth is not None}
     assert pq["weak-dh"] is None  # TLS 1.2 only
