@@ -323,7 +323,10 @@ class HttpLayer:
         if observation.status != "ok":
             return observation
         started = time.monotonic()
-        http, note = get_root(self.gate, target, budget, timeout=self.timeout)
+        try:
+            http, note = get_root(self.gate, target, budget, timeout=self.timeout)
+        except Exception as exc:  # a bug here must not lose the TLS results: it is the check's error, reported
+            http, note = HttpInfo(error=_clip(f"internal: {type(exc).__name__}: {exc}")), None
         update: dict[str, Any] = {
             "http": http,
             "connections": budget.connections,
