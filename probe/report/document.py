@@ -31,12 +31,13 @@ from probe.report.schema import validate_document
 
 _ENDPOINT_ORDER = (
     "target", "status", "error", "engine", "connections", "duration_s", "tls_versions", "cipher_suites",
-    "cipher_preference", "key_exchange_groups", "dh_bits", "certificates", "client_auth", "vulnerabilities", "notes",
+    "cipher_preference", "key_exchange_groups", "pq", "dh_bits", "dh_groups", "certificates", "client_auth",
+    "vulnerabilities", "http", "notes",
 )  # fmt: skip
 _TARGET_ORDER = ("host", "port", "ip", "sni", "source")
 _CERT_ORDER = (
     "subject", "issuer", "sans", "key_type", "key_bits", "curve", "signature_hash", "not_before", "not_after",
-    "days_to_expiry", "chain_trusted", "hostname_match", "chain",
+    "days_to_expiry", "chain_trusted", "trust", "hostname_match", "chain",
 )  # fmt: skip
 _RESOURCE_ORDER = ("provider", "kind", "id", "name", "account", "region", "attributes", "findings", "compliant")
 _SEVERITIES_DESC = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
