@@ -55,7 +55,8 @@ def up(
         Path, typer.Option("--definition", help="Lab definition file (default: the one shipped with tlsprobe).")
     ] = DEFAULT_DEFINITION,
     cloud: Annotated[
-        bool, typer.Option("--cloud", help="Also emulate an AWS account (moto) whose endpoints are the lab's.")
+        bool,
+        typer.Option("--cloud", help="Also emulate AWS (moto), Azure and GCP estates whose endpoints are the lab's."),
     ] = False,
 ) -> None:
     """Start the lab endpoints and write state.json, ca.pem and targets.csv to the state directory."""
@@ -76,7 +77,7 @@ def up(
     _out.print(f"lab CA: {state.ca_file}\ntargets: {state.targets_csv}\nstate: {Path(state.state_dir) / 'state.json'}")
     if emulated is not None:
         _out.print(
-            f"emulated AWS account: {emulated['endpoint_url']} (regions {', '.join(emulated['regions'])}); "
+            f"emulated clouds: AWS at {emulated['endpoint_url']} (regions {', '.join(emulated['regions'])}); "
             f"sweep it with: {sweep_hint(state_dir)}",
             soft_wrap=True,
         )
