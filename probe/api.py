@@ -228,8 +228,8 @@ def _run_options(options: dict[str, Any]) -> RunOptions:
 
 def _document(job: JobResult) -> ScanDocument:
     return ScanDocument.build(
-        job.results,
-        resources=job.resources,
+        job.results(),
+        resources=job.resources(),
         policy=job.policy,
         started_at=job.started_at,
         finished_at=job.finished_at,

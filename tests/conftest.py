@@ -50,11 +50,12 @@ STARTERS = frozenset({
     "ThreadedMotoServer",
     "bench.kms_suite.kms_bed", "bench.tls_suite.servers", "bench.proxy.ThreadedProxy",
     "bench.scan_bench.network_floor_s",
+    "bench.scale.run_scale",  # the scale benchmark's lab fleet, proxies and scans
     "cluster.client.open_cluster", "cluster.client.cluster_session",  # a Dask LocalCluster (--cluster local:N)
 })
 
 # CLI commands that start servers, by the typer app they are invoked on (CliRunner().invoke(app, [...])).
-SERVER_COMMANDS = {"probe.cli.lab": frozenset({"up"}), "probe.cli.bench": frozenset({"tls", "kms", "scan"})}
+SERVER_COMMANDS = {"probe.cli.lab": frozenset({"up"}), "probe.cli.bench": frozenset({"tls", "kms", "scan", "scale"})}
 
 _TESTS_PACKAGE = __name__.rpartition(".")[0] or "tests"  # "tests"
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from probe.alerts.base import AlertOn
 from probe.diff import FlagLookup, SweepDiff, diff_sweeps, exceeds, profile_flags
@@ -19,6 +21,7 @@ from probe.models import EndpointResult, Frozen, ResourceResult, Severity
 from probe.store import Store
 
 WEBHOOK_ENV = "TLSPROBE_WEBHOOK"
+T = TypeVar("T")
 
 
 class AlertFormat(StrEnum):
@@ -65,8 +68,18 @@ class RunOutcome(Frozen):
     notes: tuple[str, ...] = ()
 
 
+class Reiterable(Generic[T]):
+    """A stream that can be read again (each `iter` starts over) without being held: a stored sweep's results."""
+
+    def __init__(self, make: Callable[[], Iterable[T]]) -> None:
+        self._make = make
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._make())
+
+
 def exit_code_for(
-    results: Sequence[EndpointResult | ResourceResult],
+    results: Iterable[EndpointResult | ResourceResult],
     diff: SweepDiff | None,
     *,
     fail_on: Severity | None,
@@ -160,12 +173,15 @@ def finish_run(
     """After a sweep is finished (stored, or held in memory when `store` is None): diff against `baseline`,
     alert, write metrics, and return the exit code (highest wins: 3 alert undelivered, 1 findings/regressions at
     or above `fail_on` or errored endpoints with `fail_on_error`, else 0). Store or input problems raise."""
-    if results is not None:
-        current = list(results)
-    elif store is not None and sweep_id is not None:
-        current = list(store.results(sweep_id))
-    else:
-        current = []
+    def recorded() -> Iterable[EndpointResult]:
+        if results is not None:
+            return results
+        if store is not None and sweep_id is not None:
+            return store.results(sweep_id)
+        return ()
+
+    # Read from the store as often as needed, never held: only a diff against a baseline takes them all at once.
+    current: Iterable[EndpointResult] = Reiterable(recorded)
     if resources is not None:
         current_resources = list(resources)
     elif store is not None and sweep_id is not None:
@@ -192,20 +208,21 @@ def finish_run(
             history = None
             if baseline == "previous" and store is not None and sweep_id is not None:
                 history = store.error_streaks(label, sweep_id, depth=debounce)
-            diff = diff_sweeps(side.results, current, debounce=debounce, error_history=history,
+            diff = diff_sweeps(side.results, list(current), debounce=debounce, error_history=history,
                                flags=flags_for(store, sweep_id), expiry_warning_days=expiry_warning_days,
                                old_resources=side.resources, new_resources=current_resources)
             worst = diff.worst()
             notes.append(f"{len(diff.regressions)} regressions since {described}"
                          + (f" (worst: {worst.value})" if worst else ""))
-    code = exit_code_for([*current, *current_resources], diff, fail_on=fail_on, fail_on_error=fail_on_error,
+    everything: Iterable[EndpointResult | ResourceResult] = Reiterable(lambda: chain(current, current_resources))
+    code = exit_code_for(everything, diff, fail_on=fail_on, fail_on_error=fail_on_error,
                          fail_on_findings=fail_on_findings)
     sent = False
     if alerts is not None and alerts.webhook:
         from probe.alerts.base import build_alert
         from probe.alerts.webhook import WebhookAlerter  # httpx only when alerting
 
-        message = build_alert(diff, [*current, *current_resources], alert_on=alerts.alert_on, sweep_id=sweep_id,
+        message = build_alert(diff, everything, alert_on=alerts.alert_on, sweep_id=sweep_id,
                               label=label)
         if message is not None:
             alerter = WebhookAlerter(alerts.webhook, format=alerts.format.value, attempts=alerts.attempts,
@@ -226,7 +243,7 @@ def finish_run(
                       succeeded=record.state == "done" if record else True,
                       last_success=_last_success(store, label, sweep_id) if store and sweep_id else None,
                       label=label, profile=record.profile if record else (profile_slug or ""))
-        write_metrics(metrics_file, [*current, *current_resources], run)
+        write_metrics(metrics_file, everything, run)
     return RunOutcome(exit_code=code, diff=diff, baseline=described, alert_sent=sent, problems=tuple(problems),
                       notes=tuple(notes))
 
@@ -235,6 +252,7 @@ __all__ = [
     "WEBHOOK_ENV",
     "AlertFormat",
     "AlertSettings",
+    "Reiterable",
     "RunOutcome",
     "Side",
     "alert_settings",

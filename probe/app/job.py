@@ -82,10 +82,10 @@ class Interrupted(TlsProbeError):
 
 @dataclass
 class JobResult:
-    """A finished run: its results, when it ran, its sweep id (None when nothing was stored) and the outcome."""
+    """A finished run: when it ran, its sweep id (None when nothing was stored) and the outcome. Its results are
+    read back from the store as streams (`results()`, `resources()`; each call reads them again, none is held),
+    or, for a run that stored nothing, from what it held."""
 
-    results: list[EndpointResult]
-    resources: list[ResourceResult]
     policy: PolicyRef
     rules: tuple[str, ...]
     started_at: datetime
@@ -94,10 +94,28 @@ class JobResult:
     sweep_id: int | None
     outcome: RunOutcome
     notes: list[str] = field(default_factory=list)
+    db: Path | None = None
+    held: list[EndpointResult] = field(default_factory=list)
+    held_resources: list[ResourceResult] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
         return self.outcome.exit_code
+
+    def results(self) -> Iterator[EndpointResult]:
+        """The run's endpoint results in recording order, streamed from the store."""
+        if self.db is None or self.sweep_id is None:
+            yield from self.held
+            return
+        with Store.open(self.db) as store:
+            yield from store.results(self.sweep_id)
+
+    def resources(self) -> Iterator[ResourceResult]:
+        if self.db is None or self.sweep_id is None:
+            yield from self.held_resources
+            return
+        with Store.open(self.db) as store:
+            yield from store.resources(self.sweep_id)
 
 
 def _endpoint_part(key: str) -> str:
@@ -243,8 +261,8 @@ async def _run_job(
             raise
         if store is not None and sweep_id is not None:
             store.finish_sweep(sweep_id, "done")
-            results = list(store.results(sweep_id))
-            resources = list(store.resources(sweep_id))
+            results: list[EndpointResult] | None = None  # finish_run reads them from the store, as it needs them
+            resources: list[ResourceResult] | None = None
         else:
             results, resources = held, list(work.resources)
         outcome = finish_run(
@@ -264,8 +282,6 @@ async def _run_job(
             profile_slug=profile.slug,
         )
     return JobResult(
-        results=results,
-        resources=resources,
         policy=profile.ref(),
         rules=tuple(profile.active_rules()),
         started_at=started,
@@ -274,6 +290,9 @@ async def _run_job(
         sweep_id=sweep_id,
         outcome=outcome,
         notes=notes + list(outcome.notes),
+        db=run.db if store is not None else None,
+        held=held,
+        held_resources=resources if resources is not None else [],
     )
 
 

@@ -165,3 +165,31 @@ def scan(
     for line in result["goals"]:
         _out.print(line, markup=False)
     _out.print(f"-> {output_dir / 'bench-scan.csv'}, {output_dir / 'bench-scan.md'}")
+
+
+@app.command("scale")
+def scale(
+    sizes: Annotated[str, typer.Option("--sizes", help="Targets of the memory runs, comma-separated.")] = "10000,"
+    "100000",
+    fleet: Annotated[int, typer.Option("--fleet", min=1, help="Lab TLS endpoints of the throughput runs.")] = 200,
+    rtt: Annotated[float, typer.Option("--rtt", min=0.0, help="Round-trip time through the latency proxy, ms.")] = 20.0,
+    cluster: Annotated[str, typer.Option("--cluster", help="The cluster runs' --cluster ('' skips them).")] = "local:2",
+    output_dir: OutputDir = Path("reports"),
+) -> None:
+    """Peak RSS and wall time at 10,000 and 100,000 mostly-closed targets (--output x.json and JSON to stdout),
+    and a lab fleet behind the latency proxy, single process against --cluster local:2; an extrapolation to
+    1,000,000 endpoints an hour. Writes bench-scale.md and bench-scale.csv."""
+    _require_bench()
+    if cluster:
+        try:
+            require("dask", "'tlsprobe bench scale --cluster'")
+        except MissingExtra as exc:
+            fail_from(exc)
+    from probe.bench.scale import run_scale, table
+
+    counts = [int(c) for c in _floats(sizes, "--sizes") if c >= 1] or fail("--sizes: need >= 1")
+    result = run_scale(output_dir, counts, fleet, rtt, cluster or None, progress=lambda s: _out.print(f"... {s}"))
+    _out.print(table(result["rows"]), markup=False, highlight=False)
+    for line in [*result["goals"], *result["estimate"]]:
+        _out.print(line, markup=False)
+    _out.print(f"-> {output_dir / 'bench-scale.csv'}, {output_dir / 'bench-scale.md'}")

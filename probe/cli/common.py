@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -77,15 +78,23 @@ def fail_from(exc: TlsProbeError) -> NoReturn:
     fail(str(exc), exc.exit_code)
 
 
-def write_output(content: str | bytes, output: Path | None) -> None:
-    """Write a report (text, or bytes such as Parquet) to `output` atomically, or to stdout."""
+def write_output(content: str | bytes | Iterable[str | bytes], output: Path | None) -> None:
+    """Write a report (text, or bytes such as Parquet; or its pieces, as a streamed report comes) to `output`
+    atomically, or to stdout."""
     if output is None:
-        if isinstance(content, bytes):
-            if sys.stdout.isatty():
-                fail("this format is binary: give --output FILE")
-            sys.stdout.buffer.write(content)
-        else:
-            sys.stdout.write(content if content.endswith("\n") else content + "\n")
+        pieces: Iterable[str | bytes] = [content] if isinstance(content, str | bytes) else content
+        last = ""
+        for piece in pieces:
+            if isinstance(piece, bytes):
+                if sys.stdout.isatty():
+                    fail("this format is binary: give --output FILE")
+                sys.stdout.buffer.write(piece)
+                last = "\n"
+            elif piece:
+                sys.stdout.write(piece)
+                last = piece[-1]
+        if last != "\n":
+            sys.stdout.write("\n")
         sys.stdout.flush()
         return
     try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from itertools import chain
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,16 @@ from probe.cli.common import fail, fail_from, stderr, write_output
 from probe.diff import diff_sweeps, exceeds
 from probe.errors import TlsProbeError
 from probe.models import PolicyRef, Severity
-from probe.report.outputs import DiffFormat, OutputFormat, ReportContext, Result, render_diff, render_output
+from probe.report.outputs import (
+    DiffFormat,
+    OutputFormat,
+    ReportContext,
+    Result,
+    render_chunks,
+    render_diff,
+    render_output,
+)
+from probe.report.streaming import DEFAULT_MAX_ROWS
 from probe.store import DB_ENV, Store, default_db
 
 DEFAULT_LABEL = "default"
@@ -140,8 +150,21 @@ def _policy_ref(profile_slug: str) -> tuple[PolicyRef, tuple[str, ...]]:
 def render_report(store: Store, sweep_id: int, fmt: OutputFormat, *, width: int = 150) -> str | bytes:
     """One stored sweep, its endpoints and its resources, in `fmt` (text, or bytes for parquet); a table is
     `width` columns wide."""
-    record = store.sweep(sweep_id)
     items: list[Result] = [*store.results(sweep_id), *store.resources(sweep_id)]
+    return render_output(fmt, items, _report_context(store, sweep_id, width))
+
+
+def report_pieces(store: Store, sweep_id: int, fmt: OutputFormat, *, width: int = 150,
+                  max_rows: int | None = DEFAULT_MAX_ROWS) -> Iterator[str | bytes]:
+    """`render_report` as pieces streamed from the store (JSON, JSONL, CSV in constant memory; the table,
+    Markdown and HTML with at most `max_rows` detail rows): write them while the store is open."""
+    items: Iterable[Result] = chain(store.results(sweep_id), store.resources(sweep_id))
+    full = f"tlsprobe report --db {store.path} --sweep {sweep_id} --format jsonl"
+    return render_chunks(fmt, items, _report_context(store, sweep_id, width), max_rows=max_rows, full=full)
+
+
+def _report_context(store: Store, sweep_id: int, width: int) -> ReportContext:
+    record = store.sweep(sweep_id)
     policy, rules = _policy_ref(record.profile)
     context = ReportContext(
         policy=policy,
@@ -153,7 +176,7 @@ def render_report(store: Store, sweep_id: int, fmt: OutputFormat, *, width: int 
         subtitle=f"sweep {record.id} · label {record.label} · {policy.id} ({policy.profile}) · {record.state}",
         width=width,
     )
-    return render_output(fmt, items, context)
+    return context
 
 
 def report_command(
@@ -163,8 +186,11 @@ def report_command(
     output: OutputOpt = None,
     label: Annotated[str | None, typer.Option("--label", help="Latest sweep of this label.")] = None,
     lock_timeout: LockTimeoutOpt = 30.0,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Detail rows of the table, Markdown and HTML "
+                                          "reports (0: no limit).")] = DEFAULT_MAX_ROWS,
 ) -> None:
-    """A stored sweep, endpoints and resources, as SARIF, JUnit, HTML, Markdown, CSV, Parquet, JSON or a table."""
+    """A stored sweep, endpoints and resources, as SARIF, JUnit, HTML, Markdown, CSV, Parquet, JSON, JSON Lines
+    or a table."""
     db = db or default_db()
     with _opened(db, lock_timeout) as store:
         try:
@@ -172,10 +198,10 @@ def report_command(
             if sweep_id is None:
                 fail(f"no sweeps in {db}")
             width = stderr.width if output is None and sys.stdout.isatty() else 150  # as scan's table
-            content = render_report(store, sweep_id, format, width=width)
+            pieces = report_pieces(store, sweep_id, format, width=width, max_rows=max_rows or None)
+            write_output(pieces, output)  # streamed while the store is open
         except TlsProbeError as exc:
             fail_from(exc)
-    write_output(content, output)
 
 
 def prune_command(

@@ -10,17 +10,29 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from probe.app.finish import Reiterable
 from probe.app.job import Interrupted, JobResult, ProgressEvent, RunOptions, Work, run_job
 from probe.app.options import ScanPlan
 from probe.cli.common import fail_from, stderr, write_output
 from probe.errors import TlsProbeError
 from probe.models import EndpointResult
-from probe.report.outputs import OutputFormat, ReportContext, Result, check_available, format_for, render_output
+from probe.report.outputs import (
+    RENDERERS,
+    OutputFormat,
+    ReportContext,
+    Result,
+    check_available,
+    format_for,
+    render_chunks,
+)
+from probe.report.streaming import DEFAULT_MAX_ROWS, Tally
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,7 @@ class ReportSettings:
 
     fmt: OutputFormat | None
     outputs: tuple[Path, ...]
+    max_rows: int | None = DEFAULT_MAX_ROWS  # detail rows of the table, Markdown and HTML (None or 0: all)
 
 
 class _ProgressBar:
@@ -103,29 +116,48 @@ def execute(plan: ScanPlan, work: Work, run: RunOptions, reports: ReportSettings
         started_at=job.started_at,
         finished_at=job.finished_at,
         discovery_errors=job.discovery_errors,
-        resources=job.resources,
+        resources=list(job.resources()),
         rules=job.rules,
         title=f"tlsprobe: {run.label}",
         subtitle=f"{subtitle}{job.policy.id} ({job.policy.profile})",
     )
-    write_reports(reports, job.results, context)
+    full = f"tlsprobe report --db {run.db} --sweep {job.sweep_id} --format jsonl" if job.sweep_id is not None else ""
+    write_reports(reports, Reiterable(job.results), context, full=full)  # read from the store for each report
     return job.exit_code
 
 
-def write_reports(reports: ReportSettings, results: list[EndpointResult], context: ReportContext) -> None:
+def write_reports(reports: ReportSettings, results: Iterable[EndpointResult], context: ReportContext, *,
+                  full: str = "") -> None:
     """--output files by suffix; stdout gets the table after files, else --format (table on a terminal). The
-    context's resources are rendered with the endpoints, in every format."""
-    items: list[Result] = [*results, *context.resources]
+    context's resources are rendered with the endpoints, in every format.
+
+    `results` is read once per report (a list, or a `Reiterable` over the store) and never held: JSON, JSONL and
+    CSV are written as they stream; the table, Markdown and HTML show at most `reports.max_rows` results and say
+    that the full list is in the first streamed --output file, else in `full`."""
+    resources = list(context.resources)
     context = replace(context, resources=())
-    for path in reports.outputs:
-        write_output(render_output(format_for(path, reports.fmt), items, context), path)
+    streamed = [path for path in reports.outputs if RENDERERS[format_for(path, reports.fmt)].stream is not None]
+    full = str(streamed[0]) if streamed else full
+    tally = Tally()
+
+    def items(count: bool = False) -> Iterator[Result]:
+        everything: Iterable[Result] = chain(results, resources)
+        for item in everything:
+            if count:
+                tally.add(item)
+            yield item
+
+    for index, path in enumerate(reports.outputs):
+        pieces = render_chunks(format_for(path, reports.fmt), items(count=index == 0), context,
+                               max_rows=reports.max_rows, full=full)
+        write_output(pieces, path)
     if reports.outputs:
-        ok = sum(1 for r in results if r.observation.status == "ok")
-        resources = f", {len(items) - len(results)} resources" if len(items) > len(results) else ""
-        stderr.print(f"{len(results)} endpoints ({ok} ok){resources}; wrote {', '.join(map(str, reports.outputs))}",
+        more = f", {tally.resources} resources" if tally.resources else ""
+        stderr.print(f"{tally.endpoints} endpoints ({tally.ok} ok){more}; wrote {', '.join(map(str, reports.outputs))}",
                      markup=False)
         fmt = OutputFormat.TABLE
     else:
         fmt = reports.fmt or (OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSON)
     width = stderr.width if sys.stdout.isatty() else 150
-    write_output(render_output(fmt, items, replace(context, width=width)), None)
+    write_output(render_chunks(fmt, items(), replace(context, width=width), max_rows=reports.max_rows, full=full),
+                 None)

@@ -119,6 +119,11 @@ ClusterTlsKeyOpt = Annotated[Path | None, typer.Option("--cluster-tls-key", help
 ChunkSizeOpt = Annotated[
     int | None, typer.Option("--chunk-size", help="Targets per chunk sent to a worker (default 4 x --concurrency).")
 ]
+MaxRowsOpt = Annotated[
+    int,
+    typer.Option("--max-rows", min=0, help="Detail rows of the table, Markdown and HTML reports (the summary counts "
+                 "every endpoint; JSON, JSONL and CSV have them all); 0: no limit."),
+]
 
 
 def command(
@@ -153,6 +158,7 @@ def command(
     cluster_tls_cert: ClusterTlsCertOpt = None,
     cluster_tls_key: ClusterTlsKeyOpt = None,
     chunk_size: ChunkSizeOpt = None,
+    max_rows: MaxRowsOpt = 1000,
     db: DbOpt = None,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
@@ -188,7 +194,8 @@ def command(
     except TlsProbeError as exc:
         fail_from(exc)
     work = Work(targets=spec.targets(), judge=policy_judge(plan.profile, plan.waivers, today=date.today()), total=total)
-    code = execute(plan, work, run, ReportSettings(fmt, tuple(output or ())), resume_hint=resume_hint("scan"))
+    reports = ReportSettings(fmt, tuple(output or ()), max_rows or None)
+    code = execute(plan, work, run, reports, resume_hint=resume_hint("scan"))
     if code:
         raise typer.Exit(code)
 

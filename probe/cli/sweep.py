@@ -61,6 +61,7 @@ from probe.cli.scan import (
     FormatOpt,
     IntermediatesOpt,
     MaxDurationOpt,
+    MaxRowsOpt,
     NoHttpOpt,
     OutputOpt,
     PerHostOpt,
@@ -129,6 +130,7 @@ def command(
     cluster_tls_cert: ClusterTlsCertOpt = None,
     cluster_tls_key: ClusterTlsKeyOpt = None,
     chunk_size: ChunkSizeOpt = None,
+    max_rows: MaxRowsOpt = 1000,
     db: DbOpt = None,
     label: LabelOpt = DEFAULT_LABEL,
     lock_timeout: LockTimeoutOpt = 30.0,
@@ -177,6 +179,7 @@ def command(
         f"{len(found.errors)} discovery errors",
         markup=False,
     )
-    code = execute(plan, work, run, ReportSettings(fmt, tuple(output or ())), resume_hint=resume_hint("sweep"))
+    reports = ReportSettings(fmt, tuple(output or ()), max_rows or None)
+    code = execute(plan, work, run, reports, resume_hint=resume_hint("sweep"))
     if code:
         raise typer.Exit(code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from probe.errors import InputError
@@ -17,11 +18,12 @@ from probe.errors import InputError
 _DEFAULT_MODE = 0o644
 
 
-def write_atomically(path: str | os.PathLike[str], content: str | bytes) -> None:
+def write_atomically(path: str | os.PathLike[str], content: str | bytes | Iterable[str | bytes]) -> None:
     """Write text (UTF-8) or bytes to `path`, creating its folder; the target keeps its permissions (a new file
-    gets 0644). InputError with a one-line reason when it cannot be written."""
+    gets 0644). `content` may be pieces (a streamed report), written as they come. InputError with a one-line
+    reason when it cannot be written."""
     target = Path(path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    pieces: Iterable[str | bytes] = [content] if isinstance(content, str | bytes) else content
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -31,7 +33,8 @@ def write_atomically(path: str | os.PathLike[str], content: str | bytes) -> None
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                for piece in pieces:
+                    handle.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, mode)

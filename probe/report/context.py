@@ -6,10 +6,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from probe.models import DiscoveryError, EndpointResult, PolicyRef, ResourceResult
+from probe.models import DiscoveryError, EndpointResult, PolicyRef, ResourceResult, Summary
 
 # One item of a report: a TLS endpoint's result or a resource's (ACM certificate, KMS key ...).
 Result = EndpointResult | ResourceResult
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Counts over a whole run, for a report that shows only part of it (`--max-rows`, probe.report.streaming.cap):
+    its summary, the non-compliant counts, how many results it leaves out and where the full list is."""
+
+    summary: Summary
+    noncompliant: int = 0
+    resources_noncompliant: int = 0
+    omitted: int = 0
+    full: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class ReportContext:
     subtitle: str = ""
     width: int = 140
     color: bool = False
+    totals: Totals | None = None  # the whole run's counts when the results are a capped part of it
 
 
 def split_results(items: Iterable[Result]) -> tuple[list[EndpointResult], list[ResourceResult]]:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from html import escape
 
 from probe.models import TLS_VERSIONS, EndpointResult, Finding, ResourceResult, Severity
-from probe.report.context import ReportContext, Result, split_results
+from probe.report.context import ReportContext, Result, Totals, split_results
 from probe.report.escape import clean_text
 from probe.report.view import compliant_label, resource_sort_key, worst_severity
 
@@ -71,22 +71,31 @@ def _badge(severity: str) -> str:
     return f'<span class="sev" style="background:{_SEVERITY_COLOURS[severity]}">{_e(severity)}</span>'
 
 
-def _summary(results: list[EndpointResult], resources: list[ResourceResult], counts: Counter[str]) -> str:
-    ok = sum(1 for r in results if r.observation.status == "ok")
-    compliant = sum(1 for r in results if r.compliant is True)
-    cards = [
-        ("endpoints", len(results)),
-        ("scanned", ok),
-        ("errored", len(results) - ok),
-        ("compliant", compliant),
-        ("non-compliant", sum(1 for r in results if r.compliant is False)),
-    ]
-    if resources:
-        cards += [
-            ("resources", len(resources)),
-            ("resources compliant", sum(1 for r in resources if r.compliant is True)),
-            ("resources non-compliant", sum(1 for r in resources if r.compliant is False)),
+def _summary(results: list[EndpointResult], resources: list[ResourceResult], counts: Counter[str],
+             totals: Totals | None = None) -> str:
+    if totals is not None:  # a capped report: the whole run's counts
+        whole = totals.summary
+        cards = [("endpoints", whole.endpoints), ("scanned", whole.ok), ("errored", whole.errors),
+                 ("compliant", whole.compliant), ("non-compliant", totals.noncompliant)]
+        if whole.resources:
+            cards += [("resources", whole.resources), ("resources compliant", whole.resources_compliant),
+                      ("resources non-compliant", totals.resources_noncompliant)]
+    else:
+        ok = sum(1 for r in results if r.observation.status == "ok")
+        compliant = sum(1 for r in results if r.compliant is True)
+        cards = [
+            ("endpoints", len(results)),
+            ("scanned", ok),
+            ("errored", len(results) - ok),
+            ("compliant", compliant),
+            ("non-compliant", sum(1 for r in results if r.compliant is False)),
         ]
+        if resources:
+            cards += [
+                ("resources", len(resources)),
+                ("resources compliant", sum(1 for r in resources if r.compliant is True)),
+                ("resources non-compliant", sum(1 for r in resources if r.compliant is False)),
+            ]
     cards += [(f"{s} findings", counts.get(s, 0)) for s in _SEVERITIES if s != "info"]
     body = "".join(
         f'<div class="card" id="card-{_e(name.replace(" ", "-"))}"><b>{value}</b><span>{_e(name)}</span></div>'
@@ -261,6 +270,12 @@ def render_html(
     materialised, resources = split_results(items)
     everything: list[Result] = [*materialised, *resources]
     counts: Counter[str] = Counter(f.severity.value for r in everything for f in r.findings if not f.waived)
+    totals = context.totals
+    if totals is not None:
+        counts = Counter(totals.summary.findings_by_severity)
+    from probe.report.streaming import omitted_note
+
+    note = f'<p id="omitted">{_e(omitted_note(totals))}</p>' if totals is not None and totals.omitted else ""
     title, subtitle = context.title, context.subtitle
     moment = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
     filters = (
@@ -276,7 +291,8 @@ def render_html(
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
         f"<style>{_CSS}</style></head><body><header><h1>{_e(title)}</h1>"
         f"<p>{_e(subtitle) + ' · ' if subtitle else ''}generated {_e(moment)}</p></header><main>"
-        f'{_summary(materialised, resources, counts)}<section id="filters"><h2>Filters</h2>{filters}</section>'
+        f"{_summary(materialised, resources, counts, totals)}{note}"
+        f'<section id="filters"><h2>Filters</h2>{filters}</section>'
         f"{_matrix(materialised)}{_resources(resources)}{_findings(materialised, resources, counts)}"
         f"{_timeline(materialised, expiry_warning_days)}"
         f"</main><script>{_JS}</script></body></html>\n"

@@ -119,13 +119,15 @@ def _resources(resources: Iterable[ResourceResult]) -> list[str]:
     return lines
 
 
-def format_md(doc: ReportInput) -> str:
+def format_md(doc: ReportInput, *, note: str = "") -> str:
     """Markdown: summary counts, one row per endpoint, findings per endpoint that has any or errored, then the
     resources (one row each by full id, and the findings of each that has any) and the discovery errors."""
     data = report_data(doc)
     document, results = data.document, data.endpoints
     lines = _heading(document) + _summary(data.summary)
     lines.append("")
+    if note:
+        lines += [f"*{md_escape(note)}*", ""]
     rows = [
         [
             md_escape(r.observation.target.key),
@@ -158,4 +160,6 @@ def format_md(doc: ReportInput) -> str:
 
 def render_md(items: Iterable[Result], context: ReportContext) -> str:
     """The registry's Markdown: the results with the run's policy, times and discovery errors."""
-    return format_md(document_of(items, context))
+    from probe.report.streaming import omitted_note
+
+    return format_md(document_of(items, context), note=omitted_note(context.totals) if context.totals else "")

@@ -10,7 +10,7 @@ Formats that can also render a diff of two sweeps (`SweepDiff`) carry a diff ren
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import chain
@@ -26,6 +26,7 @@ from probe.report.jsonout import render_json
 from probe.report.junit import render_junit
 from probe.report.markdown import render_md
 from probe.report.sarif import render_sarif
+from probe.report.streaming import cap, render_jsonl, stream_csv, stream_json, stream_jsonl
 from probe.report.table import render_table
 from probe.report.tabular import render_csv, render_parquet
 
@@ -43,13 +44,16 @@ __all__ = [
     "ReportContext",
     "Result",
     "ResultsRenderer",
+    "StreamRenderer",
     "check_available",
     "format_for",
+    "render_chunks",
     "render_diff",
     "render_output",
 ]
 
 ResultsRenderer = Callable[[Iterable[Result], ReportContext], "str | bytes"]
+StreamRenderer = Callable[[Iterable[Result], ReportContext], Iterator[str]]
 DiffRenderer = Callable[["SweepDiff"], str]
 
 
@@ -58,6 +62,7 @@ class OutputFormat(StrEnum):
 
     TABLE = "table"
     JSON = "json"
+    JSONL = "jsonl"
     CSV = "csv"
     MD = "md"
     HTML = "html"
@@ -82,6 +87,8 @@ class Renderer:
     binary: bool = False
     extra: str | None = None  # the pip extra the format needs
     diff: DiffRenderer | None = None
+    stream: StreamRenderer | None = None  # writes as the results come, in constant memory (JSON, JSONL, CSV)
+    capped: bool = False  # for reading: at most --max-rows detail rows (table, Markdown, HTML)
 
 
 def _diff_json(diff: SweepDiff) -> str:
@@ -99,15 +106,17 @@ def _diff_md(diff: SweepDiff) -> str:
 def _renderer(fmt: OutputFormat) -> Renderer:
     match fmt:
         case OutputFormat.TABLE:
-            return Renderer(render_table, ".txt")
+            return Renderer(render_table, ".txt", capped=True)
         case OutputFormat.JSON:
-            return Renderer(render_json, ".json", diff=_diff_json)
+            return Renderer(render_json, ".json", diff=_diff_json, stream=stream_json)
+        case OutputFormat.JSONL:
+            return Renderer(render_jsonl, ".jsonl", stream=stream_jsonl)
         case OutputFormat.CSV:
-            return Renderer(render_csv, ".csv")
+            return Renderer(render_csv, ".csv", stream=stream_csv)
         case OutputFormat.MD:
-            return Renderer(render_md, ".md", diff=_diff_md)
+            return Renderer(render_md, ".md", diff=_diff_md, capped=True)
         case OutputFormat.HTML:
-            return Renderer(render_html, ".html")
+            return Renderer(render_html, ".html", capped=True)
         case OutputFormat.SARIF:
             return Renderer(render_sarif, ".sarif")
         case OutputFormat.JUNIT:
@@ -145,6 +154,28 @@ def render_output(fmt: OutputFormat | str, results: Iterable[Result], context: R
         results = chain(results, context.resources)
         context = replace(context, resources=())
     return renderer.results(results, context)
+
+
+def render_chunks(
+    fmt: OutputFormat | str, results: Iterable[Result], context: ReportContext, *, max_rows: int | None = None,
+    full: str = "",
+) -> Iterator[str | bytes]:
+    """The results in `fmt`, in pieces to write as they come: JSON, JSONL and CSV stream (constant memory); the
+    table, Markdown and HTML show at most `max_rows` results in their details (None or 0: all; the summary counts
+    every result and the report says how many it leaves out and that `full` has them all); the other formats
+    are rendered whole. `results` is read once. No IO."""
+    renderer = RENDERERS[OutputFormat(fmt)]
+    if context.resources:
+        results = chain(results, context.resources)
+        context = replace(context, resources=())
+    if renderer.stream is not None:
+        yield from renderer.stream(results, context)
+        return
+    if renderer.capped and max_rows:
+        kept, totals = cap(results, max_rows, full=full)
+        yield renderer.results(kept, replace(context, totals=totals))
+        return
+    yield renderer.results(results, context)
 
 
 def render_diff(fmt: DiffFormat | OutputFormat | str, diff: SweepDiff) -> str:

@@ -298,7 +298,7 @@ def _summary_line(summary: Summary) -> Text:
 
 
 def _page(endpoints: Sequence[EndpointResult], resources: Sequence[ResourceResult], summary: Summary,
-          *, width: int, color: bool) -> str:
+          *, width: int, color: bool, note: str = "") -> str:
     endpoints = sorted(endpoints, key=endpoint_sort_key)
     resources = sorted(resources, key=resource_sort_key)
     parts: list[RenderableType] = []
@@ -322,6 +322,8 @@ def _page(endpoints: Sequence[EndpointResult], resources: Sequence[ResourceResul
     )
     console.print(Group(*parts))
     console.print(_summary_line(summary))
+    if note:
+        console.print(note)
     return "".join(f"{_rstrip(line)}\n" for line in buffer.getvalue().splitlines())
 
 
@@ -340,5 +342,9 @@ def format_table(doc: ReportInput, *, width: int = 120, color: bool = False) -> 
 
 def render_table(items: Iterable[Result], context: ReportContext) -> str:
     """The registry's table: the results `context.width` columns wide (colour if `context.color`)."""
+    from probe.report.streaming import omitted_note
+
     data = report_data(items)
-    return _page(data.endpoints, data.resources, data.summary, width=context.width, color=context.color)
+    totals = context.totals
+    return _page(data.endpoints, data.resources, totals.summary if totals else data.summary, width=context.width,
+                 color=context.color, note=omitted_note(totals) if totals else "")

@@ -118,15 +118,24 @@ def _csv_value(value: Any) -> Any:
     return "" if value is None else value
 
 
-def render_csv(items: Iterable[Result], context: ReportContext | None = None) -> str:
-    """CSV text with a header row (COLUMNS), one row per finding of each endpoint and resource: every text cell
-    is cleaned and one a spreadsheet would take for a formula (= + - @ ...) gets a leading quote."""
+def csv_text(items: Iterable[Result], rows_per_piece: int = 500) -> Iterator[str]:
+    """The CSV report in pieces of `rows_per_piece` rows (the header first), as the results stream."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for row in _rows(items):
+    for count, row in enumerate(_rows(items), 1):
         writer.writerow([_csv_value(row[column]) for column in COLUMNS])
-    return buffer.getvalue()
+        if count % rows_per_piece == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def render_csv(items: Iterable[Result], context: ReportContext | None = None) -> str:
+    """CSV text with a header row (COLUMNS), one row per finding of each endpoint and resource: every text cell
+    is cleaned and one a spreadsheet would take for a formula (= + - @ ...) gets a leading quote."""
+    return "".join(csv_text(items))
 
 
 def results_frame(items: Iterable[Result]) -> pd.DataFrame:

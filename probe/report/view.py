@@ -48,7 +48,7 @@ def document_of(items: Iterable[Result], context: ReportContext) -> ParsedDocume
         results=tuple(endpoints),
         resources=tuple(resources),
         discovery_errors=tuple(context.discovery_errors),
-        summary=summarize(endpoints, resources),
+        summary=context.totals.summary if context.totals is not None else summarize(endpoints, resources),
     )
 
 

@@ -44,7 +44,8 @@ def _once(items: list[EndpointResult | ResourceResult]) -> Iterator[EndpointResu
 
 def test_every_format_has_one_renderer_and_one_suffix() -> None:
     assert set(RENDERERS) == set(OutputFormat)
-    assert [f.value for f in OutputFormat] == ["table", "json", "csv", "md", "html", "sarif", "junit", "parquet"]
+    assert [f.value for f in OutputFormat] == ["table", "json", "jsonl", "csv", "md", "html", "sarif", "junit",
+                                               "parquet"]
     assert sorted(SUFFIXES) == sorted(r.suffix for r in RENDERERS.values()) and len(SUFFIXES) == len(OutputFormat)
     assert format_for(Path("out/r.SARIF"), None) is OutputFormat.SARIF
     assert format_for(Path("r.xml"), OutputFormat.MD) is OutputFormat.JUNIT
