@@ -126,6 +126,7 @@ class ConnectionGate:
         self._loop = loop
         self._throttler = Throttler(rate_limit=max(1, int(rate)), period=1.0) if rate else None
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._host_users: dict[str, int] = {}  # connections holding or awaiting each slot: gone at zero
         self._lock = threading.Lock()
         self._budgets: dict[tuple[str, int], list[EndpointBudget]] = {}
 
@@ -167,7 +168,19 @@ class ConnectionGate:
             slot = self._host_slots.get(ip)
             if slot is None:
                 slot = self._host_slots[ip] = threading.BoundedSemaphore(self.per_host)
+            self._host_users[ip] = self._host_users.get(ip, 0) + 1
             return slot
+
+    def _unslot(self, ip: str) -> None:
+        """One user fewer of `ip`'s slot; the slot goes when none holds or awaits it, so a sweep of a million
+        addresses keeps only those in use (a later connection gets a fresh slot, no limit is lost)."""
+        with self._lock:
+            users = self._host_users.get(ip, 0) - 1
+            if users > 0:
+                self._host_users[ip] = users
+            else:
+                self._host_users.pop(ip, None)
+                self._host_slots.pop(ip, None)
 
     def _wait_rate(self, budget: EndpointBudget | None) -> None:
         if self._throttler is None or self._loop is None or self._loop.is_closed():
@@ -193,6 +206,7 @@ class ConnectionGate:
             raise DeadlineExceeded(f"deadline for {ip}:{port} passed")
         slot = self._slot(ip)
         if not slot.acquire(timeout=budget.remaining() if budget else None):
+            self._unslot(ip)
             raise DeadlineExceeded(f"deadline passed waiting for a connection slot to {ip}")
         counted = False
         done = threading.Event()
@@ -202,6 +216,7 @@ class ConnectionGate:
                 return
             done.set()
             slot.release()
+            self._unslot(ip)
             if counted and budget is not None:
                 budget.closed()
 
