@@ -188,9 +188,12 @@ def report_command(
     lock_timeout: LockTimeoutOpt = 30.0,
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Detail rows of the table, Markdown and HTML "
                                           "reports (0: no limit).")] = DEFAULT_MAX_ROWS,
+    coverage: Annotated[bool, typer.Option(
+        "--coverage", help="The resources by kind and the policy's coverage matrix, one row per clause: text, or "
+        "--format md or json.")] = False,
 ) -> None:
     """A stored sweep, endpoints and resources, as SARIF, JUnit, HTML, Markdown, CSV, Parquet, JSON, JSON Lines
-    or a table."""
+    or a table; or (--coverage) clause by clause, what it checked."""
     db = db or default_db()
     with _opened(db, lock_timeout) as store:
         try:
@@ -198,6 +201,14 @@ def report_command(
             if sweep_id is None:
                 fail(f"no sweeps in {db}")
             width = stderr.width if output is None and sys.stdout.isatty() else 150  # as scan's table
+            if coverage:
+                from probe.report.coverage import coverage_report
+
+                style = format.value if format in (OutputFormat.MD, OutputFormat.JSON) else "text"
+                context = _report_context(store, sweep_id, width)
+                write_output(coverage_report(context.policy, store.results(sweep_id), store.resources(sweep_id),
+                                             style, width=min(width, 150)), output)
+                return
             pieces = report_pieces(store, sweep_id, format, width=width, max_rows=max_rows or None)
             write_output(pieces, output)  # streamed while the store is open
         except TlsProbeError as exc:

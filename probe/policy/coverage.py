@@ -15,16 +15,19 @@ read), for `declared.*` when it has a declared policy and for `drift.*` when it 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain
 
-from probe.models import EndpointResult, Finding, ResourceResult, Severity
+from probe.models import EndpointResult, ResourceResult
 from probe.policy import rule_ids as R
-from probe.policy.profile import PolicyClause, Profile
+from probe.policy.profile import Profile
 from probe.policy.rules import RULES
 
-__all__ = ["ClauseStatus", "Counts", "Coverage", "CoverageRow", "clause_rules", "compute_coverage"]
+__all__ = ["ClauseStatus", "Counts", "Coverage", "CoverageCounter", "CoverageRow", "clause_rules", "compute_coverage"]
+
+Result = EndpointResult | ResourceResult
 
 NO_RULE = "no rule of tlsprobe enforces this clause"
 _NUMBERED = re.compile(r"^\d+(\.\d+)*$")
@@ -119,47 +122,76 @@ def _resource_checks(result: ResourceResult, rule: str) -> bool:
     return rule.split(".", 1)[0] == result.resource.kind.split("-", 1)[0]
 
 
-def _failing(findings: Iterable[Finding], rules: set[str], threshold: Severity) -> tuple[int, bool]:
-    live = [f for f in findings if f.rule in rules and not f.waived]
-    return len(live), any(f.severity >= threshold for f in live)
+def _judged_on(result: EndpointResult | ResourceResult, rule: str) -> bool:
+    if isinstance(result, EndpointResult):
+        return _endpoint_checks(result, rule)
+    return _resource_checks(result, rule)
 
 
-def _counts(results: Sequence[EndpointResult] | Sequence[ResourceResult], rules: set[str],
-            threshold: Severity) -> tuple[Counts, int]:
-    checked = passed = failed = findings = 0
-    for result in results:
-        number, fails = _failing(result.findings, rules, threshold)
-        judged = number > 0 or any(
-            _endpoint_checks(result, rule) if isinstance(result, EndpointResult) else _resource_checks(result, rule)
-            for rule in rules)
-        if not judged:
-            continue
-        checked += 1
-        findings += number
-        failed += fails
-        passed += not fails
-    return Counts(checked, passed, failed), findings
+@dataclass
+class _Tally:
+    checked: int = 0
+    passed: int = 0
+    failed: int = 0
+
+    def counts(self) -> Counts:
+        return Counts(self.checked, self.passed, self.failed)
 
 
-def _row(clause: PolicyClause, rules: tuple[str, ...], endpoints: Sequence[EndpointResult],
-         resources: Sequence[ResourceResult], threshold: Severity) -> CoverageRow:
-    wanted = set(rules)
-    endpoint_counts, endpoint_findings = _counts(endpoints, wanted, threshold)
-    resource_counts, resource_findings = _counts(resources, wanted, threshold)
-    note = clause.not_checked or (None if rules else NO_RULE)
-    return CoverageRow(clause=clause.id, title=clause.title, rules=rules, endpoints=endpoint_counts,
-                       resources=resource_counts, findings=endpoint_findings + resource_findings, not_checked=note)
+class CoverageCounter:
+    """The coverage matrix counted one result at a time (a stream of any length, each result seen once)."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        by_clause = clause_rules(profile)
+        self._rules = [(clause, by_clause.get(clause.id, ())) for clause in profile.clauses]
+        self._sets = [set(rules) for _, rules in self._rules]
+        self._tallies = [(_Tally(), _Tally()) for _ in self._rules]  # (endpoints, resources) per clause
+        self._findings = [0] * len(self._rules)
+        listed = {clause.id for clause in profile.clauses}
+        other = {clause: rules for clause, rules in by_clause.items() if clause not in listed}
+        self._unlisted = tuple(sorted(rule for clause, rules in other.items() if _NUMBERED.match(clause)
+                                      for rule in rules))
+        self._beyond = {clause: rules for clause, rules in sorted(other.items()) if not _NUMBERED.match(clause)}
+
+    def add(self, result: EndpointResult | ResourceResult) -> None:
+        threshold = self.profile.compliance_threshold
+        live = [f for f in result.findings if not f.waived]
+        for index, rules in enumerate(self._sets):
+            if not rules:
+                continue
+            mine = [f for f in live if f.rule in rules]
+            if not mine and not any(_judged_on(result, rule) for rule in rules):
+                continue
+            tally = self._tallies[index][0 if isinstance(result, EndpointResult) else 1]
+            tally.checked += 1
+            self._findings[index] += len(mine)
+            if any(f.severity >= threshold for f in mine):
+                tally.failed += 1
+            else:
+                tally.passed += 1
+
+    def watch(self, results: Iterable[Result]) -> Iterator[Result]:
+        """The results, passed through and counted."""
+        for result in results:
+            self.add(result)
+            yield result
+
+    def coverage(self) -> Coverage:
+        rows = tuple(
+            CoverageRow(clause=clause.id, title=clause.title, rules=rules, endpoints=tallies[0].counts(),
+                        resources=tallies[1].counts(), findings=findings,
+                        not_checked=clause.not_checked or (None if rules else NO_RULE))
+            for (clause, rules), tallies, findings in zip(self._rules, self._tallies, self._findings, strict=True))
+        return Coverage(policy=self.profile.id, profile=self.profile.slug, rows=rows, unlisted=self._unlisted,
+                        beyond=self._beyond)
 
 
 def compute_coverage(profile: Profile, endpoints: Iterable[EndpointResult] = (),
                      resources: Iterable[ResourceResult] = ()) -> Coverage:
     """The coverage matrix of a run judged against `profile`: a row for each of the profile's clauses, in its order."""
-    by_clause = clause_rules(profile)
-    endpoint_list, resource_list = list(endpoints), list(resources)
-    rows = tuple(_row(clause, by_clause.get(clause.id, ()), endpoint_list, resource_list,
-                      profile.compliance_threshold) for clause in profile.clauses)
-    listed = {clause.id for clause in profile.clauses}
-    other = {clause: rules for clause, rules in by_clause.items() if clause not in listed}
-    unlisted = tuple(sorted(rule for clause, rules in other.items() if _NUMBERED.match(clause) for rule in rules))
-    beyond = {clause: rules for clause, rules in sorted(other.items()) if not _NUMBERED.match(clause)}
-    return Coverage(policy=profile.id, profile=profile.slug, rows=rows, unlisted=unlisted, beyond=beyond)
+    counter = CoverageCounter(profile)
+    results: Iterable[Result] = chain(endpoints, resources)
+    for result in results:
+        counter.add(result)
+    return counter.coverage()

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from probe.models import DiscoveryError, EndpointResult, PolicyRef, ResourceResult, Summary
+
+if TYPE_CHECKING:
+    from probe.policy.coverage import Coverage
 
 # One item of a report: a TLS endpoint's result or a resource's (ACM certificate, KMS key ...).
 Result = EndpointResult | ResourceResult
@@ -44,6 +48,7 @@ class ReportContext:
     width: int = 140
     color: bool = False
     totals: Totals | None = None  # the whole run's counts when the results are a capped part of it
+    coverage: Coverage | None = None  # the whole run's coverage matrix when the results are a capped part of it
 
 
 def split_results(items: Iterable[Result]) -> tuple[list[EndpointResult], list[ResourceResult]]:

@@ -11,16 +11,19 @@ from html import escape
 from typing import Any
 
 from probe.models import EndpointResult, PolicyRef, ResourceResult
-from probe.policy.coverage import ClauseStatus, Coverage, CoverageRow, compute_coverage
+from probe.policy.coverage import ClauseStatus, Coverage, CoverageCounter, CoverageRow
+from probe.report.context import ReportContext
 from probe.report.escape import clean_text, md_code, md_escape
 
 __all__ = [
+    "coverage_counter",
     "coverage_for",
     "coverage_html",
     "coverage_json",
     "coverage_md",
     "coverage_report",
     "coverage_text",
+    "report_coverage",
     "resources_summary_md",
     "resources_summary_text",
 ]
@@ -30,10 +33,9 @@ _SHORT = {ClauseStatus.PASSED: "passed", ClauseStatus.FAILED: "FAILED", ClauseSt
 _COUNTS = "checked/passed/failed"
 
 
-def coverage_for(policy: PolicyRef, endpoints: Iterable[EndpointResult],
-                 resources: Iterable[ResourceResult]) -> Coverage | None:
-    """The run's coverage matrix against its profile, loaded by name; None when the profile cannot be loaded
-    (a profile file that is gone) or lists no clauses."""
+def coverage_counter(policy: PolicyRef) -> CoverageCounter | None:
+    """A counter for the run's coverage matrix against its profile, loaded by name; None when the profile cannot
+    be loaded (a profile file that is gone) or lists no clauses."""
     from probe.errors import TlsProbeError
     from probe.policy import load_profile
 
@@ -41,9 +43,27 @@ def coverage_for(policy: PolicyRef, endpoints: Iterable[EndpointResult],
         profile = load_profile(policy.profile)
     except (TlsProbeError, OSError, ValueError):
         return None
-    if not profile.clauses:
+    return CoverageCounter(profile) if profile.clauses else None
+
+
+def coverage_for(policy: PolicyRef, endpoints: Iterable[EndpointResult],
+                 resources: Iterable[ResourceResult]) -> Coverage | None:
+    """The run's coverage matrix against its profile (see `coverage_counter`); None without one."""
+    counter = coverage_counter(policy)
+    if counter is None:
         return None
-    return compute_coverage(profile, endpoints, resources)
+    for endpoint in endpoints:
+        counter.add(endpoint)
+    for resource in resources:
+        counter.add(resource)
+    return counter.coverage()
+
+
+def report_coverage(context: ReportContext, endpoints: Iterable[EndpointResult],
+                    resources: Iterable[ResourceResult]) -> Coverage | None:
+    """The coverage matrix a report shows: the whole run's when the results are a capped part of it
+    (`context.coverage`), else counted over the results it has."""
+    return context.coverage if context.coverage is not None else coverage_for(context.policy, endpoints, resources)
 
 
 def _headline(coverage: Coverage) -> str:

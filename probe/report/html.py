@@ -1,5 +1,6 @@
 """One self-contained HTML report: summary, findings by severity (endpoints' and resources'), endpoint x protocol
-matrix, resources (ACM certificates, KMS keys ... by their full id), certificate expiry timeline (inline SVG) and
+matrix, resources (ACM certificates, KMS keys ... by their full id), the policy's coverage matrix (a row per
+clause), certificate expiry timeline (inline SVG) and
 filters (a little inline JS). No external URL; every value is escaped (certificate subjects and error messages
 are attacker-controlled)."""
 
@@ -259,6 +260,15 @@ def _timeline(results: list[EndpointResult], expiry_warning_days: int) -> str:
     )
 
 
+def _coverage(results: list[EndpointResult], resources: list[ResourceResult], context: ReportContext) -> str:
+    """The policy's coverage matrix (probe.report.coverage), clause by clause; none when the profile lists no
+    clauses."""
+    from probe.report.coverage import coverage_html, report_coverage
+
+    coverage = report_coverage(context, results, resources)
+    return coverage_html(coverage) if coverage is not None else ""
+
+
 def render_html(
     items: Iterable[Result],
     context: ReportContext,
@@ -293,7 +303,8 @@ def render_html(
         f"<p>{_e(subtitle) + ' · ' if subtitle else ''}generated {_e(moment)}</p></header><main>"
         f"{_summary(materialised, resources, counts, totals)}{note}"
         f'<section id="filters"><h2>Filters</h2>{filters}</section>'
-        f"{_matrix(materialised)}{_resources(resources)}{_findings(materialised, resources, counts)}"
+        f"{_matrix(materialised)}{_resources(resources)}{_coverage(materialised, resources, context)}"
+        f"{_findings(materialised, resources, counts)}"
         f"{_timeline(materialised, expiry_warning_days)}"
         f"</main><script>{_JS}</script></body></html>\n"
     )

@@ -159,7 +159,12 @@ def format_md(doc: ReportInput, *, note: str = "") -> str:
 
 
 def render_md(items: Iterable[Result], context: ReportContext) -> str:
-    """The registry's Markdown: the results with the run's policy, times and discovery errors."""
+    """The registry's Markdown: the results with the run's policy, times and discovery errors, then the policy's
+    coverage matrix (a row per clause, when the profile lists them)."""
+    from probe.report.coverage import coverage_md, report_coverage
     from probe.report.streaming import omitted_note
 
-    return format_md(document_of(items, context), note=omitted_note(context.totals) if context.totals else "")
+    document = document_of(items, context)
+    text = format_md(document, note=omitted_note(context.totals) if context.totals else "")
+    coverage = report_coverage(context, document.results, document.resources)
+    return text if coverage is None else f"{text}\n{coverage_md(coverage)}"

@@ -172,8 +172,11 @@ def render_chunks(
         yield from renderer.stream(results, context)
         return
     if renderer.capped and max_rows:
-        kept, totals = cap(results, max_rows, full=full)
-        yield renderer.results(kept, replace(context, totals=totals))
+        from probe.report.coverage import coverage_counter
+
+        counter = coverage_counter(context.policy)  # the coverage matrix counts every result, not the kept ones
+        kept, totals = cap(counter.watch(results) if counter else results, max_rows, full=full)
+        yield renderer.results(kept, replace(context, totals=totals, coverage=counter.coverage() if counter else None))
         return
     yield renderer.results(results, context)
 

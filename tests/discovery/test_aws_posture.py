@@ -198,3 +198,33 @@ def test_sweep_classifies_by_the_sensitive_tags_given(posture: PostureManifest) 
                         sensitive_tag=["Owner=payments"])
     [entry] = [r for r in swept.document.resources if r.id == bucket]
     assert {f.rule for f in entry.findings} == {R.AWS_S3_TLS_NOT_REQUIRED}
+
+
+def test_report_coverage_of_a_stored_sweep(posture: PostureManifest, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from probe.cli.main import app
+
+    db = str(tmp_path / "history.db")
+    swept = CliRunner().invoke(app, ["sweep", "--provider", "aws", "--endpoint-url", posture.endpoint_url,
+                                     "--regions", ",".join(FLEET_REGIONS), "--db", db, "--label", "estate",
+                                     "--format", "json"])
+    assert swept.exit_code == 0, swept.output
+    report = CliRunner().invoke(app, ["report", "--db", db, "--coverage", "--format", "json"])
+    assert report.exit_code == 0, report.output
+    rows = {row["clause"]: row for row in json.loads(report.stdout)["clauses"]}
+    assert list(rows) == [clause.id for clause in PROFILE.clauses]
+    cases = posture.cases.values()
+    cmk = rows["3.2.1.2"]["resources"]  # the sensitive resources with a key (unencrypted ones fail elsewhere)
+    assert cmk["checked"] == sum(c.sensitive is True and c.kind != "kms-key" and c.key_manager != "none"
+                                 for c in cases)
+    assert cmk["failed"] == sum(any(r.endswith(".no_cmk") for r in c.expected) for c in cases) == 8
+    assert rows["3.2.3.4"]["resources"] == {"checked": 3, "passed": 2, "failed": 1}  # two trails and the account
+    assert rows["3.2.3.2"]["status"] == "not checked by tlsprobe" and "MFA" in rows["3.2.3.2"]["not_checked"]
+    assert all(row["endpoints"]["checked"] == 0 for row in rows.values())  # nothing was scanned
+    text = CliRunner().invoke(app, ["report", "--db", db, "--coverage"]).stdout
+    assert text.startswith("Resources: ") and "s3-bucket" in text and "\n3.2.1.2   FAILED" in text
+    markdown = CliRunner().invoke(app, ["report", "--db", db, "--coverage", "--format", "md"]).stdout
+    assert "## Coverage of OP-POL-001" in markdown
+    html = CliRunner().invoke(app, ["report", "--db", db, "--format", "html"]).stdout
+    assert html.count('class="coverage-row"') == len(PROFILE.clauses)
