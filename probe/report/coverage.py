@@ -82,13 +82,16 @@ def _text(value: object) -> str:
 def coverage_text(coverage: Coverage, *, width: int = 120) -> str:
     """A plain-text table, one row per clause: its status, endpoints and resources checked/passed/failed, its
     title, then the rules that check it and what tlsprobe cannot check of it."""
-    head = f"{'clause':<9} {'status':<11} {'endpoints':>10} {'resources':>10}  title"
-    indent = " " * 45
-    lines = [_headline(coverage), f"endpoints and resources: {_COUNTS}", "", head]
+    head = f"{'clause':<9} {'status':<11} {'endpoints':>10} {'resources':>10} {'findings':>8}  title"
+    indent = " " * 54
+    legend = (f"endpoints and resources: {_COUNTS}; findings: unwaived, of any severity (one below the compliance "
+              "threshold does not fail its clause)")
+    lines = [*textwrap.wrap(_headline(coverage), width), *textwrap.wrap(legend, width), "", head]
     wrap = max(len(indent) + 40, width)
     for row in coverage.rows:
+        findings = str(row.findings) if row.rules else "-"
         lines.append(f"{row.clause:<9} {_SHORT[row.status]:<11} {row.endpoints.label():>10} "
-                     f"{row.resources.label():>10}  {_text(row.title)}")
+                     f"{row.resources.label():>10} {findings:>8}  {_text(row.title)}")
         if row.rules:
             lines += textwrap.wrap("rules: " + ", ".join(row.rules), wrap, initial_indent=indent,
                                    subsequent_indent=indent + "       ", break_on_hyphens=False,
