@@ -127,7 +127,9 @@ class ConnectionGate:
         self._throttler = Throttler(rate_limit=max(1, int(rate)), period=1.0) if rate else None
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}
         self._host_users: dict[str, int] = {}  # connections holding or awaiting each slot: gone at zero
-        self._lock = threading.Lock()
+        # Re-entrant: a dropped socket's finalizer gives its slot back (release -> _unslot) whenever the garbage
+        # collector runs, possibly in a thread that holds this lock already.
+        self._lock = threading.RLock()
         self._budgets: dict[tuple[str, int], list[EndpointBudget]] = {}
 
     # Registration: a back-end scanning (ip, port) registers its budget for the hook to find.
@@ -165,10 +167,10 @@ class ConnectionGate:
 
     def _slot(self, ip: str) -> threading.BoundedSemaphore:
         with self._lock:
+            self._host_users[ip] = self._host_users.get(ip, 0) + 1  # first: a finalizer run here cannot drop it
             slot = self._host_slots.get(ip)
             if slot is None:
                 slot = self._host_slots[ip] = threading.BoundedSemaphore(self.per_host)
-            self._host_users[ip] = self._host_users.get(ip, 0) + 1
             return slot
 
     def _unslot(self, ip: str) -> None:
