@@ -202,7 +202,8 @@ class ClusterScanner:
         if options.rate:
             window = max(1, min(threads, int(options.rate)))
             share = options.rate / window  # never more than --rate in all: each chunk in flight takes its share
-        streams = Streams(max(16, 8 * window), self.spec.chunk_size_for(options.concurrency))
+        # Few streams (twice the window): a sparse estate still fills its chunks; one address, one stream.
+        streams = Streams(max(8, 2 * window), self.spec.chunk_size_for(options.concurrency))
         run_end = time.monotonic() + options.max_duration if options.max_duration else None
         out: asyncio.Queue[Observation | None] = asyncio.Queue(maxsize=window * streams.chunk_size + RESOLVERS)
         pending: asyncio.Queue[Target | None] = asyncio.Queue(maxsize=2 * RESOLVERS)

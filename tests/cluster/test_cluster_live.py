@@ -226,3 +226,27 @@ def test_a_worker_with_another_tlsprobe_is_named_at_start(dask: DaskProcesses, t
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "runs tlsprobe 9.9.9" in lines[0] and "worker tcp://127.0.0.1:" in lines[0], lines
     assert not (tmp_path / "h.db").exists(), "the cluster is checked before anything is stored"
+
+
+def test_a_tls_scheduler_serves_a_scan_with_the_cluster_tls_settings(tmp_path: Path) -> None:
+    from distributed import Security
+
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1")
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    issued.cert_chain_pems[0].write_to_path(str(cert_file))
+    issued.private_key_pem.write_to_path(str(key_file))
+    tls = {"tls-ca-file": str(ca_file), "tls-cert": str(cert_file), "tls-key": str(key_file)}
+    security = Security(tls_ca_file=str(ca_file), tls_client_cert=str(cert_file), tls_client_key=str(key_file),
+                        require_encryption=True)
+    with dask_processes(1, tls=tls, security=security) as cluster:
+        assert cluster.address.startswith("tls://127.0.0.1:")
+        result = CliRunner().invoke(app, [
+            "scan", "127.0.16.8:1", "--cluster", cluster.address, "--cluster-tls-ca", str(ca_file),
+            "--cluster-tls-cert", str(cert_file), "--cluster-tls-key", str(key_file), "--db", str(tmp_path / "h.db"),
+            "--format", "json", "--no-http",
+        ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [endpoint] = json.loads(result.stdout)["endpoints"]
+    assert endpoint["error"]["kind"] == "refused"
