@@ -173,6 +173,24 @@ def _status(result: EndpointResult) -> Text:
 # --------------------------------------------------------------------------------------------- endpoints
 
 
+def _hsts_label(result: EndpointResult) -> str:
+    """The HSTS an HTTPS endpoint sends: `1y sub preload`, `1d`, `none`, `invalid`, `no answer`; `-` without a
+    GET (not HTTPS, or --no-http)."""
+    http = result.observation.http
+    if http is None:
+        return "-"
+    if http.status is None:
+        return "no answer"
+    if http.hsts is None:
+        return "none"
+    age = http.hsts.max_age
+    if age is None:
+        return "invalid"
+    day, year = 86400, 365 * 86400
+    label = f"{age // year}y" if age and age % year == 0 else f"{age // day}d" if age and age % day == 0 else f"{age}s"
+    return label + (" sub" if http.hsts.include_subdomains else "") + (" preload" if http.hsts.preload else "")
+
+
 def _endpoint_layouts(results: Sequence[EndpointResult]) -> list[list[_Column]]:
     host = _Column("host", no_wrap=True)
     address = _Column("address:port", no_wrap=True)
@@ -181,6 +199,7 @@ def _endpoint_layouts(results: Sequence[EndpointResult]) -> list[list[_Column]]:
     findings = _Column("findings (severity rule)", grow=2)
     compliant = _Column("compliant")
     conns = _Column("conns", justify="right")
+    hsts = _Column("hsts")  # only when an endpoint was asked GET / (HTTPS)
     endpoint = _Column("endpoint", no_wrap=True)
     state = _Column("status", grow=1)
     narrow_findings = _Column("findings", grow=2)
@@ -194,14 +213,18 @@ def _endpoint_layouts(results: Sequence[EndpointResult]) -> list[list[_Column]]:
         findings.cells.append(_endpoint_findings(result))
         compliant.cells.append(_compliant(result.compliant))
         conns.cells.append(_words_cell(_clean(str(result.observation.connections))))
+        hsts.cells.append(_words_cell(_clean(_hsts_label(result))))
         endpoint.cells.append(_ident(identity) if dialled == identity else _ident(identity, dialled))
         lines = [_status(result)]
         if result.observation.status == "ok":
             lines.append(_clean(versions_label(result)))
+        if result.observation.http is not None:
+            lines.append(_clean(f"HSTS {_hsts_label(result)}"))
         state.cells.append(_words_cell(Text("\n").join(lines)))
         narrow_findings.cells.append(_endpoint_findings(result))
+    https = any(result.observation.http is not None for result in results)
     return [
-        [host, address, status, versions, findings, compliant, conns],
+        [host, address, status, versions, *([hsts] if https else []), findings, compliant, conns],
         [endpoint, state, narrow_findings, compliant],
     ]
 
@@ -220,6 +243,8 @@ def _endpoint_block(result: EndpointResult) -> list[RenderableType]:
     facts.append(compliant_label(result.compliant), _COMPLIANT_STYLE[result.compliant])
     connections = result.observation.connections
     facts.append(f" · {connections} connection{'' if connections == 1 else 's'}")
+    if result.observation.http is not None:
+        facts.append(f" · HSTS {_hsts_label(result)}")
     details = [facts]
     error = result.observation.error
     if error is not None:
