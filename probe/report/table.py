@@ -191,6 +191,17 @@ def _hsts_label(result: EndpointResult) -> str:
     return label + (" sub" if http.hsts.include_subdomains else "") + (" preload" if http.hsts.preload else "")
 
 
+def _pq_label(result: EndpointResult) -> str:
+    """The post-quantum key exchange of a TLS 1.3 endpoint: its first hybrid group (`+HRR` when an X25519 share
+    draws a HelloRetryRequest for it), `none`; `-` when TLS 1.3 is not offered or nothing was probed."""
+    pq = result.observation.pq
+    if pq is None:
+        return "-"
+    if not pq.supported:
+        return "none"
+    return pq.supported[0] + (" +HRR" if pq.hrr_upgrade else "")
+
+
 def _endpoint_layouts(results: Sequence[EndpointResult]) -> list[list[_Column]]:
     host = _Column("host", no_wrap=True)
     address = _Column("address:port", no_wrap=True)
@@ -200,6 +211,7 @@ def _endpoint_layouts(results: Sequence[EndpointResult]) -> list[list[_Column]]:
     compliant = _Column("compliant")
     conns = _Column("conns", justify="right")
     hsts = _Column("hsts")  # only when an endpoint was asked GET / (HTTPS)
+    pq = _Column("pq")  # only when an endpoint offers TLS 1.3 (post-quantum probes ran)
     endpoint = _Column("endpoint", no_wrap=True)
     state = _Column("status", grow=1)
     narrow_findings = _Column("findings", grow=2)
@@ -214,17 +226,22 @@ def _endpoint_layouts(results: Sequence[EndpointResult]) -> list[list[_Column]]:
         compliant.cells.append(_compliant(result.compliant))
         conns.cells.append(_words_cell(_clean(str(result.observation.connections))))
         hsts.cells.append(_words_cell(_clean(_hsts_label(result))))
+        pq.cells.append(_words_cell(_clean(_pq_label(result))))
         endpoint.cells.append(_ident(identity) if dialled == identity else _ident(identity, dialled))
         lines = [_status(result)]
         if result.observation.status == "ok":
             lines.append(_clean(versions_label(result)))
+        if result.observation.pq is not None:
+            lines.append(_clean(f"PQ {_pq_label(result)}"))
         if result.observation.http is not None:
             lines.append(_clean(f"HSTS {_hsts_label(result)}"))
         state.cells.append(_words_cell(Text("\n").join(lines)))
         narrow_findings.cells.append(_endpoint_findings(result))
     https = any(result.observation.http is not None for result in results)
+    tls13 = any(result.observation.pq is not None for result in results)
     return [
-        [host, address, status, versions, *([hsts] if https else []), findings, compliant, conns],
+        [host, address, status, versions, *([pq] if tls13 else []), *([hsts] if https else []), findings, compliant,
+         conns],
         [endpoint, state, narrow_findings, compliant],
     ]
 
@@ -243,6 +260,8 @@ def _endpoint_block(result: EndpointResult) -> list[RenderableType]:
     facts.append(compliant_label(result.compliant), _COMPLIANT_STYLE[result.compliant])
     connections = result.observation.connections
     facts.append(f" · {connections} connection{'' if connections == 1 else 's'}")
+    if result.observation.pq is not None:
+        facts.append(f" · PQ {_pq_label(result)}")
     if result.observation.http is not None:
         facts.append(f" · HSTS {_hsts_label(result)}")
     details = [facts]
