@@ -151,6 +151,11 @@ def _finding_lines(findings: Iterable[Finding]) -> list[Text]:
     return lines
 
 
+def _shown(result: Result) -> list[Finding]:
+    """The findings a terminal row lists: all but info (the summary line counts those; the files list them)."""
+    return [f for f in sorted_findings(result) if f.severity is not Severity.INFO]
+
+
 def _joined(lines: Sequence[Text]) -> Text:
     return Text("\n").join(lines) if lines else Text("-")
 
@@ -159,7 +164,7 @@ def _endpoint_findings(result: EndpointResult) -> _Cell:
     error = result.observation.error
     if error is not None:
         return _words_cell(_clean(error.message[:_MAX_ERROR], "red"), _BREAKABLE_WORD)
-    return _findings_cell(sorted_findings(result))
+    return _findings_cell(_shown(result))
 
 
 def _compliant(value: bool | None) -> _Cell:
@@ -268,7 +273,7 @@ def _endpoint_block(result: EndpointResult) -> list[RenderableType]:
     error = result.observation.error
     if error is not None:
         details.append(_clean(error.message[:_MAX_ERROR], "red"))
-    details += _finding_lines(sorted_findings(result))
+    details += _finding_lines(_shown(result))
     return [head, *(Padding(line, (0, 0, 0, _INDENT)) for line in details)]
 
 
@@ -281,7 +286,7 @@ def _resource_identity(item: ResourceResult) -> _Cell:
 
 
 def _resource_findings(item: ResourceResult) -> _Cell:
-    return _findings_cell(sorted_findings(item))
+    return _findings_cell(_shown(item))
 
 
 def _resource_layouts(items: Sequence[ResourceResult]) -> list[list[_Column]]:
@@ -313,7 +318,7 @@ def _resource_block(item: ResourceResult) -> list[RenderableType]:
     facts = _clean(" · ".join(part for part in (res.kind, resource_name(res), res.region, res.account) if part))
     facts.append(" · compliant: ")
     facts.append(compliant_label(item.compliant), _COMPLIANT_STYLE[item.compliant])
-    details = [facts, *_finding_lines(sorted_findings(item))]
+    details = [facts, *_finding_lines(_shown(item))]
     return [_clean(res.short_id, "bold"), *(Padding(line, (0, 0, 0, _INDENT)) for line in details)]
 
 

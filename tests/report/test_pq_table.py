@@ -52,3 +52,16 @@ def test_narrow_and_stacked_layouts_say_pq_too() -> None:
     words = " ".join(line.strip() for line in stacked.splitlines())
     assert "PQ SecP256r1MLKEM768" in words and max(cell_len(line) for line in stacked.splitlines()) <= 40
     assert "PQ -" not in words  # a TLS 1.2 endpoint says nothing of PQ
+
+
+def test_info_findings_are_counted_not_listed() -> None:
+    from probe.models import Finding, Severity
+
+    info = Finding(rule="tls.kex.pq_absent", severity=Severity.INFO, clause="beyond OP-POL-001", message="no PQ")
+    low = Finding(rule="tls.cipher.aes128", severity=Severity.LOW, clause="OP-POL-001 3.1.2.2", message="AES-128")
+    result = EndpointResult(observation=observation(target=Target(host="a.example.com", ip="192.0.2.9"),
+                                                    pq=PostQuantum(negotiated="X25519")),
+                            findings=(info, low), compliant=True)
+    text = format_table([result], width=200)
+    assert "low tls.cipher.aes128" in text and "tls.kex.pq_absent" not in row(text, "a.example.com")
+    assert "info 1" in text.splitlines()[-1]  # the summary line counts it
