@@ -13,7 +13,7 @@ import pytest
 from probe.lab.manager import LabState, running_lab
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-NAMES = ["compliant", "legacy", "plain-http"]
+NAMES = ["compliant", "legacy", "plain-http", "pq-default"]
 
 
 def library_examples() -> list[str]:
@@ -44,7 +44,7 @@ def test_there_are_a_sync_and_an_async_example() -> None:
 
 def test_sync_example_prints_each_endpoint_as_the_lab_serves_it(lab: LabState, tmp_path: Path) -> None:
     out = run_example(library_examples()[0], lab, tmp_path).splitlines()
-    assert out[0] == "3 endpoints, 2 ok, 1 compliant"
+    assert out[0] == "4 endpoints, 3 ok, 2 compliant"
     rows = {line.split()[0]: line for line in out[1:]}
     for endpoint in lab.endpoints:
         row = rows[endpoint.host]
@@ -53,8 +53,10 @@ def test_sync_example_prints_each_endpoint_as_the_lab_serves_it(lab: LabState, t
             continue
         versions = " ".join(v for v, on in endpoint.truth.tls_versions.items() if on)
         assert f" ok    {versions} " in row, row
+        pq = endpoint.truth.pq
+        assert f" {(', '.join(pq.supported) or 'none') if pq else '-'} " in row, row  # post-quantum groups
     assert "tls.protocol.deprecated" in rows["legacy.lab.tlsprobe.test"]
-    assert rows["compliant.lab.tlsprobe.test"].endswith(" tls.kex.pq_absent")  # info, beyond OP-POL-001 (issue 15)
+    assert rows["compliant.lab.tlsprobe.test"].endswith(" none" + " " * 34 + "-")  # no PQ, no finding at low+
 
 
 def test_async_example_names_errors_and_the_worst_finding(lab: LabState, tmp_path: Path) -> None:
