@@ -103,9 +103,33 @@ async def _scan(chunk: Chunk, targets: list[Target], seen: dict[str, list[str]])
         seen.setdefault(observation.target.key, []).append(observation.model_dump_json())
 
 
+def _stop_worker_profiler() -> None:
+    """Stop the Dask worker's stack sampler (every 10 ms, `sys._current_frames` on its event loop), once per
+    worker: under CPython 3.11 it can deadlock with the engine's threads being created (see
+    probe.cluster.client.WORKER_CONFIG, which turns it off on the workers a client starts itself)."""
+    global _profiler_stopped
+    if _profiler_stopped:
+        return
+    _profiler_stopped = True
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not on a Dask worker
+        return
+    for name in ("profile", "profile-cycle"):
+        callback = worker.periodic_callbacks.get(name)
+        if callback is not None:
+            worker.loop.add_callback(callback.stop)
+
+
+_profiler_stopped = False
+
+
 def scan_chunk(chunk: Chunk) -> ChunkResult:
     """Scan a chunk on this worker (`asyncio.run` of the engine); every target comes back exactly once, a
     failure of the scan itself as an `internal` error of the targets it left."""
+    _stop_worker_profiler()
     started = time.monotonic()
     targets = [Target.model_validate_json(text) for text in chunk.targets]
     seen: dict[str, list[str]] = {}

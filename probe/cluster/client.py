@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 from distributed import Client, Future, KilledWorker, LocalCluster, Security
 
 from probe.app.options import ScanPlan
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 RESOLVERS = 32  # targets resolved at once on the client
 LINGER_S = 0.25  # a partly filled chunk waits this long for more targets of its stream (unless nothing is coming)
 HARD_STOP_GRACE_S = DEADLINE_GRACE_S + 5.0  # after --max-duration, how long chunks still out may take to return
+# Dask samples every thread's stack every 10 ms on a worker's event loop (sys._current_frames); with the engine
+# starting threads, CPython 3.11 deadlocks there (the sampler holds the runtime's thread-state lock while a GC
+# callback waits for the GIL; a thread being created holds the GIL and waits for that lock). Scans need no
+# profile: it is off on the workers this client starts, and `scan_chunk` stops it on others (probe.cluster.chunk).
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 def _quiet_dask(level: int = logging.ERROR) -> None:
@@ -120,10 +126,11 @@ async def open_cluster(spec: ClusterSpec) -> ClusterSession:
     _quiet_dask()
     cluster: LocalCluster | None = None
     if spec.kind == "local":
-        cluster = await LocalCluster(
-            n_workers=spec.local_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, asynchronous=True, silence_logs=logging.ERROR,
-        )  # fmt: skip
+        with dask.config.set(WORKER_CONFIG):  # the nannies pass it on to the worker processes
+            cluster = await LocalCluster(
+                n_workers=spec.local_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=":0", asynchronous=True, silence_logs=logging.ERROR,
+            )  # fmt: skip
         client = await Client(cluster, asynchronous=True, set_as_default=False)
     else:
         await asyncio.to_thread(_reachable, spec)
