@@ -36,13 +36,9 @@ T = TypeVar("T")
 PathLike = str | Path
 
 
-class ScanOptionsKw(TypedDict, total=False):
-    """What `iter_scan` and `aiter_scan` take: the targets and how to scan and judge them."""
+class EngineKw(TypedDict, total=False):
+    """How to reach, scan and judge endpoints: what `scan` and `sweep` share."""
 
-    targets_file: PathLike | Iterable[PathLike] | None
-    sni: str | None
-    allow_cidr: bool
-    max_targets: int | None
     resolve: Iterable[str]
     connect_to: Iterable[str]
     all_ips: bool
@@ -66,6 +62,15 @@ class ScanOptionsKw(TypedDict, total=False):
     cluster_tls_key: PathLike | None
     chunk_size: int | None
     observer: Observer | None
+
+
+class ScanOptionsKw(EngineKw, total=False):
+    """What `iter_scan` and `aiter_scan` take: the targets and how to scan and judge them."""
+
+    targets_file: PathLike | Iterable[PathLike] | None
+    sni: str | None
+    allow_cidr: bool
+    max_targets: int | None
 
 
 class RunOptionsKw(TypedDict, total=False):
@@ -109,34 +114,11 @@ class DiscoverKw(TypedDict, total=False):
     targets_file: PathLike | None
 
 
-class SweepKw(DiscoverKw, RunOptionsKw, total=False):
+class SweepKw(DiscoverKw, RunOptionsKw, EngineKw, total=False):
     """Every option of `sweep`: discovery, scanning (without the target list's) and the run's."""
 
     require_kms_replica: bool
     sensitive_tag: Iterable[str] | None
-    resolve: Iterable[str]
-    connect_to: Iterable[str]
-    all_ips: bool
-    dns_server: str | None
-    ca_file: PathLike | None
-    intermediates: PathLike | None
-    fetch_aia: bool
-    policy: PathLike
-    waivers: PathLike | None
-    concurrency: int
-    per_host: int
-    rate: float | None
-    timeout: float
-    deadline: float
-    max_duration: float | None
-    engine: str
-    no_http: bool
-    cluster: str | None
-    cluster_tls_ca: PathLike | None
-    cluster_tls_cert: PathLike | None
-    cluster_tls_key: PathLike | None
-    chunk_size: int | None
-    observer: Observer | None
 
 
 def _keys(allowed: type) -> frozenset[str]:
