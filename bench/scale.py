@@ -260,6 +260,12 @@ def fleet_runs(work: Path, lab: LabState, fleet: ProxyFleet, progress: Progress,
     if cluster:
         modes.append((f"--cluster {cluster}, --concurrency 10 per worker", ["--concurrency", "10", "--cluster",
                                                                              cluster]))
+    if cluster:  # what starting and stopping the cluster costs, apart from scanning
+        progress(f"fleet: --cluster {cluster} start-up, one closed target")
+        one = write_sweep_targets(work / "one.csv", 1)
+        run = measure(scan_command(one, work / "one.db", "--cluster", cluster, "--output", str(work / "one.json")))
+        rows.append(_row("fleet", f"--cluster {cluster} start-up, 1 closed target", 1, run,
+                         reported=reported(work / "one.json"), ok=0, connections=0, observation_bytes=0))
     for mode, extra in modes:
         progress(f"fleet: {len(endpoints)} endpoints, {mode}")
         out, db = work / f"fleet-{len(rows)}.json", work / f"fleet-{len(rows)}.db"
@@ -277,21 +283,29 @@ def fleet_runs(work: Path, lab: LabState, fleet: ProxyFleet, progress: Progress,
 
 def extrapolate(rows: Sequence[dict[str, Any]], chunk_size: int = 40) -> list[str]:
     """Workers for 1,000,000 endpoints an hour from the cluster fleet row (and the single-process one)."""
-    clustered = next((r for r in rows if r["scenario"] == "fleet" and "cluster" in r["mode"]), None)
-    single = next((r for r in rows if r["scenario"] == "fleet" and "single" in r["mode"]), None)
+    fleet = [r for r in rows if r["scenario"] == "fleet"]
+    clustered = next((r for r in fleet if "cluster" in r["mode"] and "start-up" not in r["mode"]), None)
+    start = next((r for r in fleet if "start-up" in r["mode"]), None)
+    single = next((r for r in fleet if "single" in r["mode"]), None)
     if clustered is None or single is None:
         return ["no cluster fleet run: nothing to extrapolate from"]
     n = clustered["targets"]
     rate = ENDPOINTS_PER_HOUR_GOAL / 3600
-    worker_cpu = sum(float(c) for c in str(clustered["worker_cpu_s"] or "0").split()) / n
-    client_cpu = clustered["client_cpu_s"] / n
+
+    def cpu(row: dict[str, Any] | None, column: str) -> float:
+        return sum(float(c) for c in str((row or {}).get(column) or "0").split())
+
+    # per endpoint, without what starting and stopping the cluster costs (the start-up row)
+    worker_cpu = max(0.0, cpu(clustered, "worker_cpu_s") - cpu(start, "worker_cpu_s")) / n
+    client_cpu = max(0.0, cpu(clustered, "client_cpu_s") - cpu(start, "client_cpu_s")) / n
     conns = clustered["connections"] / n
     single_cpu = single["client_cpu_s"] / n
     per_worker_rate = 1 / worker_cpu if worker_cpu else float("inf")  # one thread: at most one core's worth
     workers = rate / per_worker_rate
     result_bytes = rate * clustered["observation_bytes"]
     return [
-        f"measured: {worker_cpu * 1000:.0f} ms of worker CPU, {client_cpu * 1000:.1f} ms of client CPU and "
+        f"measured (cluster start-up taken off): {worker_cpu * 1000:.0f} ms of worker CPU, {client_cpu * 1000:.1f} ms "
+        "of client CPU (the LocalCluster's scheduler included) and "
         f"{conns:.1f} connections per endpoint on the cluster (single process: {single_cpu * 1000:.0f} ms of CPU "
         f"per endpoint)",
         f"1,000,000 endpoints in an hour is {rate:.0f} endpoints/s: {rate * worker_cpu:.0f} worker cores, so at "
