@@ -26,7 +26,7 @@ from probe.scan.limits import ConnectionGate, EndpointBudget
 
 NAMES = ("self-signed-leaf", "unknown-root", "chain-incomplete", "chain-out-of-order", "expired-intermediate",
          "ca-without-basic-constraints", "dh-composite", "dh-small-subgroup", "thousand-sans", "chain-90k")
-TIMEOUT, DEADLINE = "3", "20"
+TIMEOUT, DEADLINE = "6", "90"  # generous: the CI machine may be busy (the raw probes wait on the server)
 
 
 def targets(lab: HostileLab, path: Path, names: tuple[str, ...]) -> Path:
@@ -197,8 +197,8 @@ def test_large_certificate_checks_are_decided(hostile_lab: HostileLab, scanned: 
         assert len(entry["certificates"][0]["sans"]) == endpoint.truth.san_count == 1001
     expected = endpoint.definition.expect.vulnerabilities
     assert expected is not None
-    assert {check: entry["vulnerabilities"][check] for check in expected} == expected
     notes = " ".join(entry["notes"])
+    assert {check: entry["vulnerabilities"][check] for check in expected} == expected, notes
     assert "undecided" not in notes and "BUG_IN_SSLYZE ValueError\"" not in notes
     for check in raw:  # where sslyze's check failed, tlsprobe's own probe decided
         assert f"{check}: decided by tlsprobe's raw probe (BUG_IN_SSLYZE ValueError in sslyze's check)" in notes
