@@ -176,10 +176,9 @@ def test_the_per_host_cap_holds_across_two_workers(dask: DaskProcesses, ca: tupl
 def test_a_killed_client_resumes_and_scans_only_what_is_missing(
     lab: LabState, dask: DaskProcesses, tmp_path: Path
 ) -> None:
-    db = tmp_path / "history.db"
-    command = [sys.executable, "-m", "probe", "scan", "--targets", lab.targets_csv, "--ca-file", lab.ca_file,
-               "--db", str(db), "--timeout", "3", "--format", "json", "--cluster", dask.address, "--chunk-size", "1",
-               "--concurrency", "1"]
+    from tests.servers import serve, tarpit
+
+    db, targets = tmp_path / "history.db", tmp_path / "targets.csv"
 
     def stored() -> dict[str, str]:
         if not db.exists():
@@ -191,22 +190,28 @@ def test_a_killed_client_resumes_and_scans_only_what_is_missing(
         except sqlite3.Error:
             return {}
 
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while len(stored()) < 2 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert process.poll() is None, "the sweep finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait(30)
-    before = stored()
-    assert 2 <= len(before) < len(LAB)
-    with sqlite3.connect(db) as conn:
-        [(sweep_id,)] = conn.execute("SELECT id FROM sweeps").fetchall()
-    resumed = subprocess.run([*command, "--resume", str(sweep_id)], capture_output=True, text=True, timeout=300)
+    with serve("127.0.16.14", tarpit) as slow:  # holds a worker for the deadline: the client dies before the end
+        targets.write_text(Path(lab.targets_csv).read_text() + f"slow.cluster.lab.test,{slow.port},{slow.address}\n")
+        command = [sys.executable, "-m", "probe", "scan", "--targets", str(targets), "--ca-file", lab.ca_file,
+                   "--db", str(db), "--timeout", "3", "--deadline", "3", "--format", "json", "--cluster",
+                   dask.address, "--chunk-size", "1", "--concurrency", "1"]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while len(stored()) < 2 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, "the sweep finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(30)
+        before = stored()
+        assert 2 <= len(before) <= len(LAB)
+        with sqlite3.connect(db) as conn:
+            [(sweep_id,)] = conn.execute("SELECT id FROM sweeps").fetchall()
+        resumed = subprocess.run([*command, "--resume", str(sweep_id)], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming sweep {sweep_id}: {len(before)} endpoints already done" in resumed.stderr
     after = stored()
-    assert sorted(key.split(":")[0] for key in after) == sorted(e.host for e in lab.endpoints)
+    hosts = sorted([*(e.host for e in lab.endpoints), "slow.cluster.lab.test"])
+    assert sorted(key.split(":")[0] for key in after) == hosts, "every target exactly once"
     for key, observation in before.items():
         assert after[key] == observation, f"{key} was scanned again"
 
@@ -250,3 +255,18 @@ def test_a_tls_scheduler_serves_a_scan_with_the_cluster_tls_settings(tmp_path: P
     assert result.exit_code == 0, result.output
     [endpoint] = json.loads(result.stdout)["endpoints"]
     assert endpoint["error"]["kind"] == "refused"
+
+
+def test_max_duration_reports_what_is_left_as_errored_not_dropped(dask: DaskProcesses) -> None:
+    from tests.servers import serve, tarpit
+
+    with serve("127.0.16.9", tarpit) as server:
+        targets = [f"n{i}.cluster.lab.test:{server.port}" for i in range(6)]
+        pins = [f"{t}:{server.address}" for t in targets]
+        started = time.monotonic()
+        doc = probe.scan(targets, resolve=pins, timeout=1, deadline=30, max_duration=2, concurrency=1,
+                         cluster=dask.address, chunk_size=2, no_http=True)
+        elapsed = time.monotonic() - started
+    assert len(doc.endpoints) == 6 and elapsed < 20
+    assert all(e.status == "error" and e.error is not None and e.error.kind == "timeout" for e in doc.endpoints)
+    assert any("before this endpoint" in e.error.message for e in doc.endpoints if e.error)
