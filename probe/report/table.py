@@ -281,8 +281,10 @@ def _endpoint_block(result: EndpointResult) -> list[RenderableType]:
 
 
 def _resource_identity(item: ResourceResult) -> _Cell:
-    name = resource_name(item.resource)
-    return _ident(item.resource.short_id, name) if name else _ident(item.resource.short_id)
+    """The ARN's resource part, then the name (or, for a nameless resource such as a region's EBS default
+    encryption, its region, so that one per region is told apart)."""
+    detail = resource_name(item.resource) or item.resource.region
+    return _ident(item.resource.short_id, detail) if detail else _ident(item.resource.short_id)
 
 
 def _resource_findings(item: ResourceResult) -> _Cell:

@@ -65,3 +65,14 @@ def test_info_findings_are_counted_not_listed() -> None:
     text = format_table([result], width=200)
     assert "low tls.cipher.aes128" in text and "tls.kex.pq_absent" not in row(text, "a.example.com")
     assert "info 1" in text.splitlines()[-1]  # the summary line counts it
+
+
+def test_nameless_resources_are_told_apart_by_region() -> None:
+    from probe.models import Resource, ResourceResult
+
+    items = [ResourceResult(resource=Resource(provider="aws", kind="ebs-encryption-default", region=region,
+                                              id=f"arn:aws:ec2:{region}:123456789012:ebs-encryption-by-default"),
+                            compliant=True)
+             for region in ("eu-west-1", "us-east-1")]
+    text = format_table(items, width=120)
+    assert text.count("ebs-encryption-by-default") == 2 and "eu-west-1" in text and "us-east-1" in text
