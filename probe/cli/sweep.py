@@ -147,14 +147,7 @@ def command(
     """Discover endpoints (AWS, Azure, GCP or a file), scan them, judge declared and observed configuration, report."""
     setup_logging(log_level, log_format)
     try:
-        plan = ScanOptions(
-            intermediates=intermediates, fetch_aia=fetch_aia,
-            resolve=tuple(resolve or ()), connect_to=tuple(connect_to or ()), all_ips=all_ips,
-            dns_server=dns_server, ca_file=ca_file, policy=policy, waivers=waivers, concurrency=concurrency,
-            per_host=per_host, rate=rate, timeout=timeout, deadline=deadline, max_duration=max_duration,
-            engine=engine, no_http=no_http, cluster=cluster, cluster_tls_ca=cluster_tls_ca,
-            cluster_tls_cert=cluster_tls_cert, cluster_tls_key=cluster_tls_key, chunk_size=chunk_size,
-        ).plan()  # fmt: skip
+        plan = ScanOptions.from_values(locals()).plan()  # the scan options among the parameters
         sensitive = None
         if sensitive_tag:
             from probe.policy.aws_posture import parse_sensitive_tags

@@ -108,3 +108,18 @@ def test_without_db_the_sweep_goes_to_tlsprobe_db(tmp_path: Path) -> None:
     with Store.open(db) as store:
         [sweep] = store.sweeps()
         assert sweep.state == "done" and sweep.endpoints == 1
+
+
+def test_every_scan_option_is_a_parameter_of_scan_and_sweep() -> None:
+    """The commands hand their parameters to ScanOptions.from_values: an option it does not find there would
+    silently keep its default."""
+    import inspect
+    from dataclasses import fields
+
+    from probe.app.options import ScanOptions
+    from probe.cli import scan as scan_cli
+    from probe.cli import sweep as sweep_cli
+
+    wanted = {f.name for f in fields(ScanOptions)}
+    for command in (scan_cli.command, sweep_cli.command):
+        assert wanted <= set(inspect.signature(command).parameters), wanted - set(inspect.signature(command).parameters)
