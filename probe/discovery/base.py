@@ -8,10 +8,25 @@ from typing import Protocol, runtime_checkable
 from probe.discovery.models import POSTURE_TYPES, DeclaredPolicy, DiscoveryResult, PostureItem, ScopeStatus
 from probe.models import DiscoveryError, Target
 
-__all__ = ["DiscoveryItem", "Provider", "StaticProvider", "collect", "merge"]
+__all__ = ["DiscoveryItem", "Provider", "StaticProvider", "collect", "merge", "scope_status"]
 
 DiscoveryItem = Target | PostureItem | DiscoveryError | ScopeStatus | tuple[str, DeclaredPolicy]
 """What a provider yields: a `(policy_key, DeclaredPolicy)` pair registers an expanded declared policy."""
+
+
+def scope_status(
+    items: Iterable[DiscoveryItem], *, provider: str, account: str | None, region: str | None, service: str,
+    posture_types: tuple[type, ...] = POSTURE_TYPES,
+) -> ScopeStatus:
+    """How one account/region/service unit of discovery ended, counted from what it yielded: `error` when any
+    of it failed, so that an empty `ok` is really empty."""
+    held = list(items)
+    errors = sum(isinstance(i, DiscoveryError) for i in held)
+    return ScopeStatus(
+        provider=provider, account=account, region=region, service=service, status="error" if errors else "ok",
+        errors=errors, targets=sum(isinstance(i, Target) for i in held),
+        posture=sum(isinstance(i, posture_types) for i in held),
+    )
 
 
 @runtime_checkable

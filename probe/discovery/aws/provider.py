@@ -13,11 +13,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from probe.discovery.aws import endpoints, inventory, posture
 from probe.discovery.aws.session import Account, ClientFactory, account_error, account_of_arn, base_session, pages
 from probe.discovery.aws.unit import GLOBAL_REGION, Unit
-from probe.discovery.base import DiscoveryItem
-from probe.discovery.models import ALL_SERVICES, AcmCertificate, AwsOptions, KmsKey, ScopeStatus
+from probe.discovery.base import DiscoveryItem, scope_status
+from probe.discovery.models import ALL_SERVICES, AcmCertificate, AwsOptions, KmsKey
 from probe.discovery.posture_models import AWS_RESOURCE_TYPES
 from probe.errors import InputError
-from probe.models import DiscoveryError, Target
+from probe.models import DiscoveryError
 
 __all__ = ["AwsProvider"]
 
@@ -112,13 +112,10 @@ class AwsProvider:
             unit.fail(exc)
         except Exception as exc:  # a bug or an unexpected reply: reported as this unit's error, never hidden
             unit.fail(exc, "internal")
-        errors = sum(isinstance(i, DiscoveryError) for i in unit.items)
-        unit.items.append(ScopeStatus(
-            account=unit.account.account_id, region=unit.region, service=unit.service,
-            status="error" if errors else "ok", errors=errors,
-            targets=sum(isinstance(i, Target) for i in unit.items),
-            posture=sum(isinstance(i, (AcmCertificate, KmsKey, *AWS_RESOURCE_TYPES)) for i in unit.items),
-        ))
+        # KmsKeyIndex (the keys that resources name) is not a posture item of its own
+        unit.items.append(scope_status(unit.items, provider="aws", account=unit.account.account_id,
+                                       region=unit.region, service=unit.service,
+                                       posture_types=(AcmCertificate, KmsKey, *AWS_RESOURCE_TYPES)))
         return unit.items
 
     def items(self) -> Iterator[DiscoveryItem]:

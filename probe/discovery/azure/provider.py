@@ -13,10 +13,9 @@ from probe.discovery.azure import endpoints
 from probe.discovery.azure.inventory import collect_key_vault
 from probe.discovery.azure.session import AzureSession, credential
 from probe.discovery.azure.unit import GLOBAL, Unit
-from probe.discovery.base import DiscoveryItem
-from probe.discovery.models import AZURE_SERVICES, POSTURE_TYPES, AzureOptions, ScopeStatus
+from probe.discovery.base import DiscoveryItem, scope_status
+from probe.discovery.models import AZURE_SERVICES, AzureOptions
 from probe.errors import InputError
-from probe.models import DiscoveryError, Target
 
 __all__ = ["AzureProvider"]
 
@@ -58,13 +57,8 @@ class AzureProvider:
             unit.fail(exc)
         except Exception as exc:  # a bug or an unexpected reply: this unit's error, never hidden
             unit.fail(exc, "internal")
-        errors = sum(isinstance(i, DiscoveryError) for i in unit.items)
-        unit.items.append(ScopeStatus(
-            provider="azure", account=unit.subscription, region=GLOBAL, service=unit.service,
-            status="error" if errors else "ok", errors=errors,
-            targets=sum(isinstance(i, Target) for i in unit.items),
-            posture=sum(isinstance(i, POSTURE_TYPES) for i in unit.items),
-        ))
+        unit.items.append(scope_status(unit.items, provider="azure", account=unit.subscription, region=GLOBAL,
+                                       service=unit.service))
         return unit.items
 
     def items(self) -> Iterator[DiscoveryItem]:

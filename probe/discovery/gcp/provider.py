@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date
 
-from probe.discovery.base import DiscoveryItem
+from probe.discovery.base import DiscoveryItem, scope_status
 from probe.discovery.gcp.collect import COLLECTORS, GCP_ERRORS, GLOBAL, Unit
 from probe.discovery.gcp.session import GcpSession, credentials
-from probe.discovery.models import GCP_SERVICES, POSTURE_TYPES, GcpOptions, ScopeStatus
+from probe.discovery.models import GCP_SERVICES, GcpOptions
 from probe.errors import InputError
-from probe.models import DiscoveryError, Target
 
 __all__ = ["GcpProvider"]
 
@@ -47,13 +46,8 @@ class GcpProvider:
             unit.fail(exc)
         except Exception as exc:  # a bug or an unexpected reply: this unit's error, never hidden
             unit.fail(exc, "internal")
-        errors = sum(isinstance(i, DiscoveryError) for i in unit.items)
-        unit.items.append(ScopeStatus(
-            provider="gcp", account=unit.project, region=GLOBAL, service=unit.service,
-            status="error" if errors else "ok", errors=errors,
-            targets=sum(isinstance(i, Target) for i in unit.items),
-            posture=sum(isinstance(i, POSTURE_TYPES) for i in unit.items),
-        ))
+        unit.items.append(scope_status(unit.items, provider="gcp", account=unit.project, region=GLOBAL,
+                                       service=unit.service))
         return unit.items
 
     def items(self) -> Iterator[DiscoveryItem]:
